@@ -1,0 +1,3 @@
+from ddbstream.cli import main
+
+main()
