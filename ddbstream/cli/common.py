@@ -1,0 +1,61 @@
+"""Helpers the command modules share: option types, state lookup, the item store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+VarOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--var", help="Set a pipeline variable: name=value (repeatable).", metavar="NAME=VALUE"),
+]
+VarFileOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--var-file", help="Read variable values from a .tfvars or .tfvars.json file (repeatable)."),
+]
+TargetOption = Annotated[
+    Optional[str],
+    typer.Option("--target", "-t", help="Where the pipeline runs: local (default) or aws. Env: DDBSTREAM_TARGET."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def project_state_dir() -> Path:
+    from ddbstream.state import state_dir
+
+    return state_dir()
+
+
+def current_state():
+    """The running pipeline's state, or NoStack."""
+    from ddbstream.errors import NoStack
+    from ddbstream.state import read_state, require_state, state_dir
+    import os
+
+    if not os.environ.get("DDBSTREAM_STATE_DIR"):
+        from ddbstream.errors import SpecError
+
+        try:
+            directory = state_dir()
+        except SpecError:
+            raise NoStack() from None
+    else:
+        directory = state_dir()
+    return require_state(directory)
+
+
+def item_store():
+    """(ItemStore for the pipeline's table, state)."""
+    from ddbstream.clients import client_for
+    from ddbstream.table import ItemStore
+
+    state = current_state()
+    table = state.resource("table_name")
+    schema = state.resource("key_schema")
+    if not table or not schema:
+        from ddbstream.errors import NoStack
+
+        raise NoStack("no table has been provisioned: run 'ddbstream up'")
+    return ItemStore(client_for(state, "dynamodb"), table, schema), state

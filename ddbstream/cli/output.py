@@ -1,0 +1,68 @@
+"""Console output shared by every command: rich on a terminal, plain when piped, NO_COLOR honoured."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=None)
+def console():
+    """stdout console (rich disables colour itself when NO_COLOR is set or output is piped)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+@lru_cache(maxsize=None)
+def err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def emit_json(value: Any, pretty: bool | None = None) -> None:
+    """Write a plain value as JSON on stdout: indented and highlighted on a terminal, one line when piped."""
+    from ddbstream.items import dumps_plain
+
+    pretty = stdout_is_terminal() if pretty is None else pretty
+    text = dumps_plain(value, indent=2 if pretty else None)
+    if pretty and stdout_is_terminal() and not os.environ.get("NO_COLOR"):
+        from rich.json import JSON
+
+        console().print(JSON(text))
+    else:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+def note(message: str) -> None:
+    """A status line for people (stderr, so stdout stays clean for scripts)."""
+    err_console().print(message)
+
+
+def error(message: str) -> None:
+    """The one line a failure prints."""
+    from rich.markup import escape
+
+    err_console().print(f"[bold red]error:[/] {escape(message)}")
+
+
+def spinner(message: str):
+    """A spinner on a terminal; a no-op context when stderr is not one."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(_Quiet())
+    return err_console().status(message)
+
+
+class _Quiet:
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        pass

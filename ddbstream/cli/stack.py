@@ -1,0 +1,122 @@
+"""`up`, `down` and `destroy`: bring the pipeline up and take it away."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ddbstream.cli.common import TargetOption, VarFileOption, VarOption
+
+
+def up(
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    target: TargetOption = None,
+    port: Annotated[Optional[int], typer.Option(help="Local daemon port on 127.0.0.1 (default: a free one).", min=1, max=65535)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (target aws).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the provisioned resources as JSON.")] = False,
+) -> None:
+    """Provision the pipeline (starts the local daemon when needed).
+
+    Example: ddbstream up --var table_name=orders --var batch_size=10
+    """
+    from ddbstream.cli.output import emit_json, note, spinner
+    from ddbstream.spec import load_spec
+    from ddbstream.state import state_dir
+    from ddbstream.targets import resolve_target
+
+    chosen = resolve_target(target)
+    spec = load_spec(var_files=var_file, overrides=var)
+    directory = state_dir(spec.project_dir)
+    if chosen == "aws":
+        from ddbstream.targets.aws import AwsTarget
+
+        state, notes = AwsTarget(directory).up(spec, yes=yes)
+    else:
+        from ddbstream.targets.local import LocalTarget
+
+        with spinner("starting the local pipeline") as status:
+            state, notes = LocalTarget(directory).up(spec, port=port, progress=status.update)
+    for line in notes:
+        note(f"[yellow]drift:[/] {line}")
+    if json_out:
+        emit_json({"target": state.target, "endpoint": state.endpoint, "region": state.region,
+                   "resources": state.resources})
+        return
+    _print_summary(state)
+
+
+def _print_summary(state) -> None:
+    from ddbstream.cli.output import console
+
+    resources = state.resources
+    keys = ", ".join(f"{name} ({kind})" for name, kind in resources.get("key_schema", []))
+    rows = [
+        ("target", state.target),
+        ("endpoint", state.endpoint or f"AWS {state.region}"),
+        ("table", resources.get("table_name")),
+        ("key schema", keys),
+        ("stream", resources.get("stream_arn")),
+    ]
+    for label, key in (("function", "function_name"), ("mapping", "mapping_uuid"), ("dlq", "queue_url"),
+                       ("topic", "topic_arn"), ("audit bucket", "bucket")):
+        if resources.get(key):
+            rows.append((label, resources[key]))
+    out = console()
+    out.print("[bold green]pipeline is up[/]")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        out.print(f"  {label.ljust(width)}  {value}")
+
+
+def down() -> None:
+    """Stop the local daemon gracefully (in-flight batches finish first); its resources go with it.
+
+    Example: ddbstream down
+    """
+    from ddbstream.cli.output import note
+    from ddbstream.state import state_dir
+    from ddbstream.targets.local import LocalTarget
+
+    from ddbstream.errors import NoStack, SpecError
+
+    try:
+        directory = state_dir()
+    except SpecError:
+        raise NoStack() from None
+    if LocalTarget(directory).down():
+        note("local stack stopped")
+    else:
+        raise NoStack()
+
+
+def destroy(
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    target: TargetOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Tear the pipeline down (aws: terraform destroy; local: stop the daemon).
+
+    Example: ddbstream destroy --target aws
+    """
+    from ddbstream.targets import resolve_target
+
+    if resolve_target(target) == "local":
+        down()
+        return
+    from ddbstream.cli.output import note
+    from ddbstream.spec import load_spec
+    from ddbstream.state import state_dir
+    from ddbstream.targets.aws import AwsTarget
+
+    spec = load_spec(var_files=var_file, overrides=var)
+    AwsTarget(state_dir(spec.project_dir)).destroy(spec, yes=yes)
+    note("pipeline destroyed")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(down)
+    app.command()(destroy)

@@ -1,0 +1,69 @@
+"""Run the local daemon: ``python -m ddbstream.emulator --port 0 --ready-file F``.
+
+Started detached by ``ddbstream up``; stops gracefully on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ddbstream.emulator")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--ready-file", help="write the bound port here once serving")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=os.environ.get("DDBSTREAM_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    log = logging.getLogger("ddbstream.emulator")
+    # The daemon never uses the caller's AWS identity: moto only needs fake credentials.
+    for name in list(os.environ):
+        if name.startswith("AWS_") and name not in ("AWS_DEFAULT_REGION",):
+            del os.environ[name]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=args.region
+    )
+
+    from ddbstream.emulator.server import DaemonServer, build_emulator
+
+    try:
+        server = DaemonServer(build_emulator(args.region), args.port)
+    except OSError as exc:
+        log.error("cannot listen on 127.0.0.1:%s: %s", args.port, exc.strerror)
+        print(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            log.info("signal %s: stopping", signum)
+            threading.Thread(target=server.stop, name="ddbstream-stop").start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    log.info("serving on %s (pid %s)", server.emulator.endpoint, os.getpid())
+    if args.ready_file:
+        tmp = args.ready_file + ".tmp"
+        with open(tmp, "w") as handle:
+            handle.write(str(server.port))
+        os.replace(tmp, args.ready_file)
+    server.serve_forever()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

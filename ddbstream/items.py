@@ -1,0 +1,313 @@
+"""Items: plain JSON <-> DynamoDB JSON, key parsing and update expressions.
+
+Plain JSON numbers become ``Decimal`` (never float) so that every digit survives.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ddbstream.errors import InvalidInput
+
+MAX_ITEM_BYTES = 400 * 1024
+KEY_TYPES = {"S": str, "N": Decimal, "B": bytes}
+
+
+# ---------------------------------------------------------------- reading JSON
+
+
+def read_json_argument(text: str, what: str = "item") -> Any:
+    """Parse a JSON argument given inline, as ``@file.json`` or as ``-`` (stdin)."""
+    source = what
+    if text == "-":
+        text = sys.stdin.read()
+        source = f"{what} (stdin)"
+    elif text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        source = str(path)
+    return loads_exact(text, source)
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"unsupported number {name}: DynamoDB numbers must be finite")
+
+
+def loads_exact(text: str, source: str = "input") -> Any:
+    """json.loads with Decimal numbers and a one-line error naming the position."""
+    try:
+        return json.loads(
+            text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"invalid JSON in {source}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def to_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    """Plain Python (Decimal numbers) -> DynamoDB attribute-value map."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    try:
+        return {name: serializer.serialize(value) for name, value in item.items()}
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"unsupported value: {exc}") from None
+
+
+def from_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute-value map -> plain Python (Decimal, set, bytes)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    try:
+        return {name: deserializer.deserialize(value) for name, value in item.items()}
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise InvalidInput(f"invalid DynamoDB JSON: {exc}") from None
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain Python from DynamoDB -> JSON-ready values (sets sorted, bytes base64, numbers exact)."""
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [to_jsonable(v) for v in sorted(value, key=_sort_key)]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if hasattr(value, "value") and type(value).__name__ == "Binary":
+        return base64.b64encode(bytes(value.value)).decode("ascii")
+    return value
+
+
+def _sort_key(value: Any) -> Any:
+    if hasattr(value, "value"):
+        return bytes(value.value)
+    return value
+
+
+def dumps_plain(value: Any, indent: int | None = None) -> str:
+    """JSON text of a plain value, writing Decimals with all their digits (never via float)."""
+    token = f"exact-{uuid.uuid4().hex}:"
+
+    def exact(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            if value == value.to_integral_value() and abs(value.adjusted()) < 30:
+                return int(value)
+            return token + str(value)
+        if isinstance(value, dict):
+            return {k: exact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [exact(v) for v in value]
+        return value
+
+    text = json.dumps(exact(to_jsonable(value)), indent=indent, ensure_ascii=False)
+    return re.sub(f'"{token}([^"]*)"', r"\1", text)
+
+
+def item_size(ddb_item: dict[str, Any]) -> int:
+    """Approximate size of an item as DynamoDB counts it (names + values, UTF-8)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in ddb_item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return len(inner) // 2 + 1
+    if kind == "B":
+        return len(inner) if isinstance(inner, (bytes, bytearray)) else len(base64.b64decode(inner))
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: v}) for v in inner)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in inner)
+    return 1
+
+
+# ---------------------------------------------------------------- items and keys
+
+
+def parse_item(text: str, ddb_json: bool = False) -> dict[str, Any]:
+    """An item argument (inline, @file or -) -> DynamoDB attribute-value map."""
+    item = read_json_argument(text, "item")
+    if not isinstance(item, dict):
+        raise InvalidInput(f"item must be a JSON object, got {_json_kind(item)}")
+    if ddb_json:
+        from_ddb(item)  # validates the typed JSON
+        return _ddb_json_to_wire(item)
+    return to_ddb(item)
+
+
+def _ddb_json_to_wire(item: dict[str, Any]) -> dict[str, Any]:
+    """Typed JSON from a user (numbers may have been parsed as Decimal) -> boto3's wire shape."""
+    return to_ddb(from_ddb(_numbers_as_text(item)))
+
+
+def _numbers_as_text(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _numbers_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_text(v) for v in value]
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def check_item(ddb_item: dict[str, Any], key_schema: list[tuple[str, str]]) -> None:
+    """Refuse an item DynamoDB would refuse: missing/mistyped/empty keys, over 400 KB."""
+    check_key(ddb_item, key_schema, what="item")
+    size = item_size(ddb_item)
+    if size > MAX_ITEM_BYTES:
+        raise InvalidInput(f"item is {size:,} bytes: DynamoDB's limit is 400 KB ({MAX_ITEM_BYTES:,} bytes)")
+
+
+def check_key(ddb_item: dict[str, Any], key_schema: list[tuple[str, str]], what: str = "key") -> None:
+    for name, kind in key_schema:
+        if name not in ddb_item:
+            raise InvalidInput(f"{what} is missing key attribute {name!r} (type {kind})")
+        (actual, value), = ddb_item[name].items()
+        if actual != kind:
+            raise InvalidInput(f"key attribute {name!r} must be of type {kind}, got {actual}")
+        if kind in ("S", "B") and len(value) == 0:
+            raise InvalidInput(f"key attribute {name!r} must not be empty")
+
+
+def parse_key(
+    positional: list[str] | None,
+    key_json: str | None,
+    key_schema: list[tuple[str, str]],
+    ddb_json: bool = False,
+) -> dict[str, Any]:
+    """A key from positional values in schema order (converted to the schema's types) or --key JSON."""
+    names = " ".join(name for name, _ in key_schema)
+    if key_json is not None and positional:
+        raise InvalidInput("give the key either positionally or with --key, not both")
+    if key_json is not None:
+        key = parse_item(key_json, ddb_json=ddb_json)
+        extra = set(key) - {name for name, _ in key_schema}
+        if extra:
+            raise InvalidInput(f"--key has attributes that are not part of the key ({names}): {', '.join(sorted(extra))}")
+    else:
+        positional = positional or []
+        if len(positional) != len(key_schema):
+            raise InvalidInput(f"expected {len(key_schema)} key value(s) ({names}), got {len(positional)}")
+        key = {}
+        for (name, kind), raw in zip(key_schema, positional):
+            key[name] = {kind: _convert_key_value(name, kind, raw)}
+    check_key(key, key_schema)
+    return key
+
+
+def _convert_key_value(name: str, kind: str, raw: str) -> Any:
+    if kind == "S":
+        return raw
+    if kind == "N":
+        try:
+            number = Decimal(raw)
+        except ArithmeticError:
+            number = None
+        if number is None or not number.is_finite():
+            raise InvalidInput(f"key attribute {name!r} must be a number, got {raw!r}")
+        return str(number)
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError:
+        raise InvalidInput(f"key attribute {name!r} must be base64 binary, got {raw!r}") from None
+
+
+# ---------------------------------------------------------------- update expressions
+
+
+def build_update(
+    sets: list[str], removes: list[str], adds: list[str], key_schema: list[tuple[str, str]]
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """--set a=v / --remove a / --add a=n -> (UpdateExpression, names, values)."""
+    if not (sets or removes or adds):
+        raise InvalidInput("nothing to update: give --set, --remove or --add")
+    key_names = {name for name, _ in key_schema}
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def path_of(raw_path: str) -> str:
+        parts = raw_path.strip().split(".")
+        if not all(parts):
+            raise InvalidInput(f"invalid attribute path {raw_path!r}")
+        if parts[0] in key_names:
+            raise InvalidInput(f"cannot update key attribute {parts[0]!r}")
+        placeholders = []
+        for part in parts:
+            placeholder = f"#n{len(names)}"
+            names[placeholder] = part
+            placeholders.append(placeholder)
+        return ".".join(placeholders)
+
+    def split(assignment: str, option: str) -> tuple[str, str]:
+        path, sep, raw = assignment.partition("=")
+        if not sep or not path.strip():
+            raise InvalidInput(f"{option} {assignment!r}: expected attribute=value")
+        return path, raw
+
+    clauses = []
+    if sets:
+        parts = []
+        for assignment in sets:
+            path, raw = split(assignment, "--set")
+            placeholder = f":v{len(values)}"
+            values[placeholder] = to_ddb({"v": _loose_value(raw)})["v"]
+            parts.append(f"{path_of(path)} = {placeholder}")
+        clauses.append("SET " + ", ".join(parts))
+    if removes:
+        clauses.append("REMOVE " + ", ".join(path_of(path) for path in removes))
+    if adds:
+        parts = []
+        for assignment in adds:
+            path, raw = split(assignment, "--add")
+            try:
+                number = Decimal(raw.strip())
+            except ArithmeticError:
+                number = None
+            if number is None or not number.is_finite():
+                raise InvalidInput(f"--add {assignment!r}: value must be a number")
+            placeholder = f":v{len(values)}"
+            values[placeholder] = {"N": str(number)}
+            parts.append(f"{path_of(path)} {placeholder}")
+        clauses.append("ADD " + ", ".join(parts))
+    return " ".join(clauses), names, values
+
+
+def _loose_value(raw: str) -> Any:
+    """--set values: JSON when they parse as JSON (numbers, true, objects...), else a string."""
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError:
+        return raw

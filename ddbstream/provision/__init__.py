@@ -1,0 +1,32 @@
+"""Local-target provisioning: the resources infra/ describes, created through boto3.
+
+Each step reads the spec, creates what is missing, updates what it can and returns notes
+about drift it cannot change. A second run is a reconcile, never a failure because things exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ddbstream.spec import Spec
+
+ClientFactory = Callable[[str], Any]
+
+
+def provision(
+    spec: Spec,
+    client: ClientFactory,
+    account: str,
+    region: str,
+    existing: dict[str, Any] | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Provision every resource of the spec; return (resources for state.json, drift notes)."""
+    from ddbstream.provision import table
+
+    resources: dict[str, Any] = {}
+    notes: list[str] = []
+    steps = [table.provision_table]
+    for step in steps:
+        step(spec, client, resources, notes, progress)
+    return resources, notes

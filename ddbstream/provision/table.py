@@ -1,0 +1,108 @@
+"""The DynamoDB table: keys, billing, stream, TTL, point-in-time recovery, encryption."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ddbstream.spec import Spec
+
+
+def desired_table(spec: Spec) -> dict[str, Any]:
+    """CreateTable arguments for the spec."""
+    key_schema = spec.key_schema()
+    args: dict[str, Any] = {
+        "TableName": spec["table_name"],
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in key_schema],
+        "KeySchema": [
+            {"AttributeName": n, "KeyType": role} for (n, _), role in zip(key_schema, ("HASH", "RANGE"))
+        ],
+        "BillingMode": spec["billing_mode"],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": spec["stream_view_type"]},
+    }
+    if spec["billing_mode"] == "PROVISIONED":
+        args["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": int(spec["read_capacity"]),
+            "WriteCapacityUnits": int(spec["write_capacity"]),
+        }
+    if spec.get("server_side_encryption"):
+        sse: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
+        if spec.get("kms_key_arn"):
+            sse["KMSMasterKeyId"] = spec["kms_key_arn"]
+        args["SSESpecification"] = sse
+    if spec.get("deletion_protection"):
+        args["DeletionProtectionEnabled"] = True
+    if spec.get("tags"):
+        args["Tags"] = [{"Key": k, "Value": str(v)} for k, v in spec["tags"].items()]
+    return args
+
+
+def provision_table(
+    spec: Spec,
+    client: Callable[[str], Any],
+    resources: dict[str, Any],
+    notes: list[str],
+    progress: Callable[[str], None],
+) -> None:
+    """Create the table or reconcile an existing one; record its names and stream ARN."""
+    dynamodb = client("dynamodb")
+    desired = desired_table(spec)
+    name = desired["TableName"]
+    try:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+    except dynamodb.exceptions.ResourceNotFoundException:
+        progress(f"creating table {name}")
+        table = dynamodb.create_table(**desired)["TableDescription"]
+    else:
+        _reconcile(dynamodb, table, desired, notes)
+        table = dynamodb.describe_table(TableName=name)["Table"]
+
+    ttl = spec.get("ttl_attribute")
+    if ttl:
+        current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("AttributeName") != ttl or current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+            )
+    if spec.get("point_in_time_recovery"):
+        dynamodb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+
+    resources.update(
+        table_name=name,
+        table_arn=table["TableArn"],
+        stream_arn=table.get("LatestStreamArn"),
+        key_schema=[list(pair) for pair in spec.key_schema()],
+        stream_view_type=table.get("StreamSpecification", {}).get("StreamViewType"),
+    )
+
+
+def _reconcile(dynamodb: Any, table: dict[str, Any], desired: dict[str, Any], notes: list[str]) -> None:
+    """Fix what UpdateTable can fix; note the rest (a key schema never changes)."""
+    name = desired["TableName"]
+    current_keys = [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]]
+    wanted_keys = [(k["AttributeName"], k["KeyType"]) for k in desired["KeySchema"]]
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    wanted_types = {a["AttributeName"]: a["AttributeType"] for a in desired["AttributeDefinitions"]}
+    if current_keys != wanted_keys or any(types.get(n) != t for n, t in wanted_types.items()):
+        have = ", ".join(f"{n} ({types.get(n)}, {role})" for n, role in current_keys)
+        want = ", ".join(f"{n} ({wanted_types[n]}, {role})" for n, role in wanted_keys)
+        notes.append(
+            f"table {name} has key schema {have} but the spec says {want}: "
+            "a key schema cannot change; run 'ddbstream down' (local) or recreate the table"
+        )
+    stream = table.get("StreamSpecification") or {}
+    wanted_view = desired["StreamSpecification"]["StreamViewType"]
+    if not stream.get("StreamEnabled"):
+        dynamodb.update_table(TableName=name, StreamSpecification=desired["StreamSpecification"])
+    elif stream.get("StreamViewType") != wanted_view:
+        notes.append(
+            f"table {name} streams {stream.get('StreamViewType')} but the spec says {wanted_view}: "
+            "a stream's view type cannot change while it is enabled"
+        )
+    billing = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+    if billing != desired["BillingMode"]:
+        update: dict[str, Any] = {"TableName": name, "BillingMode": desired["BillingMode"]}
+        if "ProvisionedThroughput" in desired:
+            update["ProvisionedThroughput"] = desired["ProvisionedThroughput"]
+        dynamodb.update_table(**update)

@@ -1,0 +1,86 @@
+"""The project's ``.ddbstream/`` directory: state.json (mode 0600) and the daemon's files."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ddbstream.errors import NoStack
+
+FAKE_ACCOUNT = "123456789012"
+
+
+def state_dir(project_dir: Path | None = None) -> Path:
+    """Where ddbstream keeps its files: ``$DDBSTREAM_STATE_DIR`` or ``<project>/.ddbstream``."""
+    override = os.environ.get("DDBSTREAM_STATE_DIR")
+    if override:
+        return Path(override)
+    if project_dir is None:
+        from ddbstream.spec import find_infra_dir
+
+        project_dir = find_infra_dir().parent
+    return project_dir / ".ddbstream"
+
+
+@dataclass
+class State:
+    """What `up` provisioned and how to reach it."""
+
+    target: str
+    region: str
+    account: str = FAKE_ACCOUNT
+    endpoint: str | None = None  # local daemon only
+    pid: int | None = None  # local daemon only
+    started_at: float | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.target == "local"
+
+    def resource(self, name: str) -> Any:
+        return self.resources.get(name)
+
+
+def write_state(directory: Path, state: State) -> Path:
+    """Write state.json atomically with mode 0600."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "state.json"
+    tmp = directory / "state.json.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(asdict(state), handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def read_state(directory: Path) -> State | None:
+    """The saved state, or None when there is none (or it is unreadable)."""
+    path = directory / "state.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return State(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def remove_state(directory: Path) -> None:
+    (directory / "state.json").unlink(missing_ok=True)
+
+
+def require_state(directory: Path | None = None) -> State:
+    """The current state, or NoStack when nothing has been brought up (or the daemon died)."""
+    from ddbstream.targets.local import daemon_alive
+
+    directory = directory or state_dir()
+    state = read_state(directory)
+    if state is None:
+        raise NoStack()
+    if state.is_local and not daemon_alive(state):
+        raise NoStack()
+    return state

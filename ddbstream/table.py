@@ -1,0 +1,158 @@
+"""Item operations on the pipeline's table, with conditions and clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ddbstream.errors import AwsError, ConditionFailed, InvalidInput, NotFound
+from ddbstream.items import check_item, dumps_plain, from_ddb
+
+RETURN_CHOICES = ("none", "old", "new")
+
+
+class ItemStore:
+    """put / get / update / delete / scan against one table (boto3 low-level client)."""
+
+    def __init__(self, client: Any, table_name: str, key_schema: list[tuple[str, str]]):
+        self.client = client
+        self.table_name = table_name
+        self.key_schema = [tuple(pair) for pair in key_schema]
+
+    # -------------------------------------------------------------- operations
+
+    def put(self, item: dict, condition: "Condition | None" = None, returns: str = "none") -> dict | None:
+        """Write a whole item; returns the old item (returns='old') or the item written ('new')."""
+        check_item(item, self.key_schema)
+        args = {"TableName": self.table_name, "Item": item, **self._condition_args(condition)}
+        if returns == "old":
+            args["ReturnValues"] = "ALL_OLD"
+        elif returns not in ("none", "new"):
+            raise InvalidInput(f"--return must be one of {', '.join(RETURN_CHOICES)}")
+        response = self._call("put_item", self._key_of(item), **args)
+        if returns == "new":
+            return from_ddb(item)
+        return from_ddb(response["Attributes"]) if response.get("Attributes") else None
+
+    def get(self, key: dict) -> dict:
+        response = self._call("get_item", key, TableName=self.table_name, Key=key, ConsistentRead=True)
+        if "Item" not in response:
+            raise NotFound(f"no item with key {self.describe_key(key)} in table {self.table_name}")
+        return from_ddb(response["Item"])
+
+    def update(self, key: dict, expression: str, names: dict, values: dict,
+               condition: "Condition | None" = None, returns: str = "new") -> dict | None:
+        args = {
+            "TableName": self.table_name,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": dict(names),
+            "ExpressionAttributeValues": dict(values),
+            "ReturnValues": {"none": "NONE", "old": "ALL_OLD", "new": "ALL_NEW"}[returns],
+        }
+        self._merge_condition(args, condition)
+        if not args["ExpressionAttributeValues"]:
+            del args["ExpressionAttributeValues"]
+        response = self._call("update_item", key, **args)
+        return from_ddb(response["Attributes"]) if response.get("Attributes") else None
+
+    def delete(self, key: dict, condition: "Condition | None" = None, returns: str = "none") -> dict | None:
+        if returns == "new":
+            raise InvalidInput("--return new makes no sense for delete: use old or none")
+        args = {"TableName": self.table_name, "Key": key, **self._condition_args(condition)}
+        if returns == "old":
+            args["ReturnValues"] = "ALL_OLD"
+        response = self._call("delete_item", key, **args)
+        return from_ddb(response["Attributes"]) if response.get("Attributes") else None
+
+    def scan(self, limit: int | None = None) -> list[dict]:
+        """Items in scan order, at most ``limit`` of them (following pages as needed)."""
+        if limit is not None and limit < 1:
+            raise InvalidInput("--limit must be at least 1")
+        items: list[dict] = []
+        args: dict[str, Any] = {"TableName": self.table_name}
+        while True:
+            if limit is not None:
+                args["Limit"] = limit - len(items)
+            response = self._call("scan", None, **args)
+            items.extend(from_ddb(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response or (limit is not None and len(items) >= limit):
+                return items
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # -------------------------------------------------------------- helpers
+
+    def describe_key(self, key: dict) -> str:
+        plain = from_ddb(key)
+        return " ".join(f"{name}={dumps_plain(plain[name])}" for name, _ in self.key_schema if name in plain)
+
+    def _key_of(self, item: dict) -> dict:
+        return {name: item[name] for name, _ in self.key_schema if name in item}
+
+    def _condition_args(self, condition: "Condition | None") -> dict:
+        args: dict[str, Any] = {}
+        self._merge_condition(args, condition)
+        return args
+
+    def _merge_condition(self, args: dict, condition: "Condition | None") -> None:
+        if condition is None:
+            return
+        expression, names, values = condition.render(self.key_schema[0][0])
+        args["ConditionExpression"] = expression
+        if names:
+            args.setdefault("ExpressionAttributeNames", {}).update(names)
+        if values:
+            args.setdefault("ExpressionAttributeValues", {}).update(values)
+
+    def _call(self, operation: str, key: dict | None, **args: Any) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(**args)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code, message = error.get("Code", ""), error.get("Message", str(exc))
+            if code == "ConditionalCheckFailedException" and key is not None:
+                raise ConditionFailed(self._condition_failure(key)) from None
+            if code == "ResourceNotFoundException":
+                raise NotFound(f"table {self.table_name} does not exist: run 'ddbstream up'") from None
+            if code in ("ValidationException", "SerializationException"):
+                raise InvalidInput(f"DynamoDB refused the request: {message}") from None
+            raise AwsError(f"{operation} failed: {code}: {message}") from None
+        except BotoCoreError as exc:
+            raise AwsError(f"{operation} failed: {exc}") from None
+
+    def _condition_failure(self, key: dict) -> str:
+        try:
+            current = self.get(key)
+        except NotFound:
+            return f"condition check failed: no item with key {self.describe_key(key)} exists"
+        return f"condition check failed: the current item is {dumps_plain(current)}"
+
+
+class Condition:
+    """A write condition from --if-exists / --if-not-exists / --condition EXPR [--values JSON]."""
+
+    def __init__(self, if_exists: bool = False, if_not_exists: bool = False,
+                 expression: str | None = None, values: dict | None = None):
+        if sum(bool(x) for x in (if_exists, if_not_exists, expression)) > 1:
+            raise InvalidInput("use only one of --if-exists, --if-not-exists and --condition")
+        if values and not expression:
+            raise InvalidInput("--values needs --condition")
+        if expression is not None and not expression.strip():
+            raise InvalidInput("--condition must not be empty")
+        self.if_exists, self.if_not_exists = if_exists, if_not_exists
+        self.expression, self.values = expression, values or {}
+
+    @classmethod
+    def from_options(cls, if_exists: bool, if_not_exists: bool, expression: str | None,
+                     values: dict | None) -> "Condition | None":
+        if not (if_exists or if_not_exists or expression or values):
+            return None
+        return cls(if_exists, if_not_exists, expression, values)
+
+    def render(self, hash_key: str) -> tuple[str, dict, dict]:
+        if self.if_exists:
+            return "attribute_exists(#ck)", {"#ck": hash_key}, {}
+        if self.if_not_exists:
+            return "attribute_not_exists(#ck)", {"#ck": hash_key}, {}
+        return self.expression, {}, self.values

@@ -1,0 +1,154 @@
+"""The local target: start/stop the emulator daemon and provision the pipeline into it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from ddbstream.errors import DaemonError
+from ddbstream.spec import Spec
+from ddbstream.state import FAKE_ACCOUNT, State, read_state, remove_state, write_state
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 60.0
+
+
+def ping(endpoint: str, timeout: float = 1.0) -> dict | None:
+    """The daemon's health document, or None when nothing healthy answers."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_ddbstream/health", timeout=timeout) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+def pid_running(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (not yet reaped) still answers kill(0): check its state.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def daemon_alive(state: State) -> bool:
+    """True when the state's daemon process runs and answers as the same process."""
+    if not state.endpoint or not pid_running(state.pid):
+        return False
+    health = ping(state.endpoint)
+    return health is not None and health.get("pid") == state.pid
+
+
+def start_daemon(directory: Path, region: str, port: int | None = None) -> tuple[str, int]:
+    """Start a detached daemon; return (endpoint, pid) once it answers its health ping."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ready_file = directory / "daemon.port"
+    ready_file.unlink(missing_ok=True)
+    log_path = directory / "daemon.log"
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    command = [
+        sys.executable, "-m", "ddbstream.emulator",
+        "--port", str(port or 0), "--region", region, "--ready-file", str(ready_file),
+    ]
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            start_new_session=True,  # survives the CLI and its terminal
+            cwd=directory,
+        )
+    finally:
+        os.close(log_fd)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DaemonError(f"the local daemon exited at start (code {process.returncode}): see {log_path}")
+        if ready_file.exists():
+            endpoint = f"http://127.0.0.1:{ready_file.read_text().strip()}"
+            if ping(endpoint, timeout=2.0):
+                return endpoint, process.pid
+        time.sleep(0.02)
+    process.kill()
+    raise DaemonError(f"the local daemon did not answer within {START_TIMEOUT:.0f} s: see {log_path}")
+
+
+def stop_daemon(state: State, timeout: float = STOP_TIMEOUT) -> bool:
+    """Ask the daemon to stop (SIGTERM: it drains in-flight batches); True if it was running."""
+    if not pid_running(state.pid):
+        return False
+    os.kill(state.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_running(state.pid):
+            return True
+        time.sleep(0.05)
+    os.kill(state.pid, signal.SIGKILL)
+    return True
+
+
+class LocalTarget:
+    """Provision the pipeline into the local daemon, starting it when needed."""
+
+    name = "local"
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def up(self, spec: Spec, port: int | None = None, progress: Callable[[str], None] = lambda _: None):
+        """Ensure a daemon runs, provision the spec into it; return (state, notes)."""
+        from ddbstream.clients import local_client
+        from ddbstream.provision import provision
+
+        region = spec["aws_region"]
+        state = read_state(self.directory)
+        if state is not None and state.is_local and daemon_alive(state):
+            if port and state.endpoint and not state.endpoint.endswith(f":{port}"):
+                raise DaemonError(
+                    f"a local stack already runs on {state.endpoint}: run 'ddbstream down' first to use port {port}"
+                )
+            progress(f"local daemon already running on {state.endpoint}")
+        else:
+            progress("starting the local daemon")
+            endpoint, pid = start_daemon(self.directory, region, port)
+            state = State(target="local", region=region, account=FAKE_ACCOUNT, endpoint=endpoint,
+                          pid=pid, started_at=time.time())
+            write_state(self.directory, state)
+
+        def client(service: str):
+            return local_client(service, state.endpoint, region)
+
+        progress("provisioning the pipeline")
+        resources, notes = provision(spec, client, account=state.account, region=region,
+                                     existing=state.resources, progress=progress)
+        state.region = region
+        state.resources = resources
+        write_state(self.directory, state)
+        return state, notes
+
+    def down(self) -> bool:
+        """Stop the daemon (if any) and forget the state; True when a daemon was stopped."""
+        state = read_state(self.directory)
+        if state is None or not state.is_local:
+            return False
+        stopped = stop_daemon(state)
+        remove_state(self.directory)
+        (self.directory / "daemon.port").unlink(missing_ok=True)
+        return stopped
