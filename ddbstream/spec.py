@@ -308,7 +308,7 @@ def evaluate_condition(condition: str, values: dict[str, Any]) -> bool:
     python = re.sub(r"\btrue\b", "True", python)
     python = re.sub(r"\bfalse\b", "False", python)
     try:
-        tree = ast.parse(python, mode="eval")
+        tree = ast.parse(python.strip(), mode="eval")
     except SyntaxError:
         raise SpecError(f"unsupported validation condition: {condition}") from None
     for node in ast.walk(tree):

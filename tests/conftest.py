@@ -1,0 +1,43 @@
+"""Fixtures: fake AWS credentials for moto units, a project directory, a running local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import make_project, run_cli  # noqa: E402
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake credentials so nothing under test can reach a real AWS account."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A fresh ddbstream project (infra/ + lambda/ copied from the repository)."""
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def stack(project):
+    """A project with a local stack brought up by the real CLI; brought down afterwards."""
+    result = run_cli("up", "--json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    yield project, info
+    state_file = project / ".ddbstream" / "state.json"
+    if state_file.exists():
+        run_cli("down", cwd=project)

@@ -1,0 +1,57 @@
+"""Helpers shared by the test modules: waiting on conditions, running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
+               message: str = "condition") -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def make_project(directory: Path) -> Path:
+    """A ddbstream project in ``directory``: copies of the repository's infra/ and lambda/."""
+    ignore = shutil.ignore_patterns(".terraform", "terraform.tfstate*", "__pycache__", "*.tfvars")
+    shutil.copytree(REPO / "infra", directory / "infra", ignore=ignore)
+    if (REPO / "lambda").is_dir():
+        shutil.copytree(REPO / "lambda", directory / "lambda", ignore=ignore)
+    return directory
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: no real AWS identity, no colour, wide output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DDBSTREAM_"))}
+    env.update(NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, cwd: Path, input: str | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the real ``ddbstream`` command (python -m ddbstream) in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "ddbstream", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or cli_env(),
+    )
