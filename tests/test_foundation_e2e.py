@@ -1,0 +1,197 @@
+"""End to end: the real CLI in a subprocess against a real local daemon."""
+
+import json
+import os
+import signal
+import socket
+import stat
+from urllib.parse import urlparse
+
+import pytest
+
+from ddbstream.errors import ExitCode
+from support import run_cli, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def _state(project):
+    return json.loads((project / ".ddbstream" / "state.json").read_text())
+
+
+def _one_error_line(result, expected_code, fragment):
+    assert result.returncode == int(expected_code), (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_item_lifecycle_and_down(stack):
+    project, info = stack
+    assert info["resources"]["table_name"] == "employees"
+    assert info["resources"]["stream_arn"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/employees/stream/")
+
+    put = run_cli("put", "--item", '{"employeeid": "E101", "name": "Alice", "pay": 12345678901234567890.25}', cwd=project)
+    assert put.returncode == 0, put.stderr
+    assert put.stderr.strip() == 'put employeeid="E101" into employees'
+
+    got = run_cli("get", "E101", cwd=project)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.strip() == '{"employeeid": "E101", "name": "Alice", "pay": 12345678901234567890.25}'
+
+    updated = run_cli("update", "E101", "--set", "dept=Finance", "--add", "visits=2", "--remove", "name", cwd=project)
+    assert updated.returncode == 0, updated.stderr
+    assert json.loads(updated.stdout) == {"employeeid": "E101", "pay": 12345678901234567890.25, "dept": "Finance", "visits": 2}
+
+    ddb = run_cli("get", "--key", '{"employeeid": {"S": "E101"}}', "--ddb-json", cwd=project)
+    assert json.loads(ddb.stdout)["visits"] == {"N": "2"}
+
+    deleted = run_cli("delete", "E101", "--return", "old", cwd=project)
+    assert deleted.returncode == 0 and json.loads(deleted.stdout)["dept"] == "Finance"
+    _one_error_line(run_cli("get", "E101", cwd=project), ExitCode.NOT_FOUND, 'no item with key employeeid="E101"')
+
+    pid = _state(project)["pid"]
+    down = run_cli("down", cwd=project)
+    assert down.returncode == 0 and down.stderr.strip() == "local stack stopped"
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), 10, message="daemon exit")
+    assert not (project / ".ddbstream" / "state.json").exists()
+    _one_error_line(run_cli("get", "E101", cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'")
+
+
+def _is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_state_file_is_private_and_daemon_is_loopback_only(stack):
+    project, info = stack
+    mode = stat.S_IMODE((project / ".ddbstream" / "state.json").stat().st_mode)
+    assert mode == 0o600
+    endpoint = urlparse(info["endpoint"])
+    assert endpoint.hostname == "127.0.0.1"
+    listening = _listening_addresses(endpoint.port)
+    assert listening and all(address == "127.0.0.1" for address in listening), listening
+
+
+def _listening_addresses(port):
+    """Local addresses with a TCP socket in LISTEN state on ``port`` (from /proc/net/tcp{,6})."""
+    addresses = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            host_hex, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:
+                continue
+            if len(host_hex) == 8:
+                addresses.append(socket.inet_ntoa(bytes.fromhex(host_hex)[::-1]))
+            else:
+                addresses.append("ipv6:" + host_hex)
+    return addresses
+
+
+def test_second_up_reconciles_and_reports_drift(stack):
+    project, info = stack
+    again = run_cli("up", "--json", cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["endpoint"] == info["endpoint"]
+    assert "drift" not in again.stderr
+
+    drift = run_cli("up", "--var", "hash_key=other", "--var", "stream_view_type=KEYS_ONLY", cwd=project)
+    assert drift.returncode == 0, drift.stderr
+    assert "table employees has key schema employeeid (S, HASH) but the spec says other (S, HASH)" in drift.stderr
+    assert "table employees streams NEW_AND_OLD_IMAGES but the spec says KEYS_ONLY" in drift.stderr
+
+
+def test_killed_daemon_is_detected_and_replaced(stack):
+    project, info = stack
+    old_pid = _state(project)["pid"]
+    os.kill(old_pid, signal.SIGKILL)
+    wait_until(lambda: _is_zombie(old_pid) or not os.path.exists(f"/proc/{old_pid}"), 10, message="daemon death")
+    _one_error_line(run_cli("scan", cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'")
+    again = run_cli("up", "--json", cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert _state(project)["pid"] != old_pid
+    assert run_cli("put", "--item", '{"employeeid": "E1"}', cwd=project).returncode == 0
+
+
+def test_composite_keys_from_a_var_file(project):
+    (project / "infra" / "terraform.tfvars").write_text(
+        'table_name = "UserActivities"\nhash_key = "UserId"\nrange_key = "ts"\nrange_key_type = "N"\n'
+    )
+    try:
+        assert run_cli("up", cwd=project).returncode == 0
+        assert run_cli("put", "--item", '{"UserId": "u1", "ts": 1700000000, "a": "login"}', cwd=project).returncode == 0
+        got = run_cli("get", "u1", "1700000000", cwd=project)
+        assert json.loads(got.stdout) == {"UserId": "u1", "ts": 1700000000, "a": "login"}
+        _one_error_line(run_cli("get", "u1", "later", cwd=project), ExitCode.INVALID_INPUT,
+                        "key attribute 'ts' must be a number, got 'later'")
+    finally:
+        run_cli("down", cwd=project)
+
+
+BAD_INPUTS = [
+    (["put", "--item", '{"employeeid": "E1",}'], ExitCode.INVALID_INPUT, "invalid JSON in item: Expecting property name enclosed in double quotes at line 1 column 21"),
+    (["put", "--item", "[1]"], ExitCode.INVALID_INPUT, "item must be a JSON object, got an array"),
+    (["put", "--item", '{"name": "x"}'], ExitCode.INVALID_INPUT, "item is missing key attribute 'employeeid' (type S)"),
+    (["put", "--item", '{"employeeid": 101}'], ExitCode.INVALID_INPUT, "key attribute 'employeeid' must be of type S, got N"),
+    (["put", "--item", '{"employeeid": ""}'], ExitCode.INVALID_INPUT, "key attribute 'employeeid' must not be empty"),
+    (["put", "--item", "@big.json"], ExitCode.INVALID_INPUT, "DynamoDB's limit is 400 KB"),
+    (["put", "--item", '{"employeeid": "E1", "v": NaN}'], ExitCode.INVALID_INPUT, "unsupported number NaN"),
+    (["put", "--item", '{"employeeid": "E1", "v": Infinity}'], ExitCode.INVALID_INPUT, "unsupported number Infinity"),
+    (["put", "--if-not-exists", "--item", '{"employeeid": "SEED", "v": 2}'], ExitCode.CONDITION_FAILED, 'condition check failed: the current item is {"employeeid": "SEED", "v": 1}'),
+    (["put", "--bogus"], ExitCode.USAGE, "No such option: --bogus"),
+    (["get"], ExitCode.INVALID_INPUT, "expected 1 key value(s) (employeeid), got 0"),
+    (["update", "SEED"], ExitCode.INVALID_INPUT, "nothing to update"),
+    (["update", "SEED", "--add", "v=two"], ExitCode.INVALID_INPUT, "--add 'v=two': value must be a number"),
+    (["put", "--item", "@/nonexistent/item.json"], ExitCode.INVALID_INPUT, "cannot read /nonexistent/item.json"),
+    (["delete", "SEED", "--return", "new"], ExitCode.INVALID_INPUT, "--return new makes no sense for delete"),
+    (["up", "--var", "stream_view_type=ALL"], ExitCode.SPEC, "invalid value for variable 'stream_view_type'"),
+    (["up", "--var", "nope=1"], ExitCode.SPEC, "unknown variable 'nope'"),
+    (["up", "--target", "mars"], ExitCode.INVALID_INPUT, "unknown target 'mars'"),
+]
+
+
+def test_bad_input_is_refused_with_one_line_and_nothing_written(stack):
+    project, _ = stack
+    assert run_cli("put", "--item", '{"employeeid": "SEED", "v": 1}', cwd=project).returncode == 0
+    (project / "big.json").write_text('{"employeeid": "E1", "blob": "' + "x" * 410000 + '"}')
+    before = run_cli("scan", "--json", cwd=project).stdout
+    for args, code, fragment in BAD_INPUTS:
+        _one_error_line(run_cli(*args, cwd=project), code, fragment)
+    assert run_cli("scan", "--json", cwd=project).stdout == before
+
+
+def test_missing_table_is_reported(stack):
+    import boto3
+
+    project, info = stack
+    boto3.client("dynamodb", endpoint_url=info["endpoint"], region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing").delete_table(TableName="employees")
+    _one_error_line(run_cli("put", "--item", '{"employeeid": "E1"}', cwd=project), ExitCode.NOT_FOUND,
+                    "table employees does not exist: run 'ddbstream up'")
+
+
+def test_commands_without_a_stack(project):
+    for args in (["put", "--item", '{"employeeid": "E1"}'], ["get", "E1"], ["scan"], ["down"]):
+        _one_error_line(run_cli(*args, cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'")
+
+
+def test_outside_a_project(tmp_path):
+    result = run_cli("up", cwd=tmp_path)
+    _one_error_line(result, ExitCode.SPEC, "no infra/variables.tf")
+
+
+def test_python_dash_m_and_help(project):
+    result = run_cli("--help", cwd=project)
+    assert result.returncode == 0
+    for command in ("up", "down", "put", "get", "update", "delete", "scan"):
+        assert command in result.stdout
