@@ -116,7 +116,9 @@ def build_emulator(region: str = "us-east-1") -> Emulator:
 
 def _component_installers() -> list[Callable[[Emulator], None]]:
     """Each component module exposes ``install(emulator)``; the order matters (streams first)."""
-    installers: list[Callable[[Emulator], None]] = []
+    from ddbstream.emulator import streams
+
+    installers: list[Callable[[Emulator], None]] = [streams.install]
     return installers
 
 
