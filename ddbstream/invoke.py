@@ -1,0 +1,154 @@
+"""Run a function once through the Lambda Invoke API (RequestResponse, LogType=Tail)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from ddbstream.errors import AwsError, DdbstreamError, ExitCode, InvalidInput, NoStack, NotFound
+
+TAIL_LIMIT = 4096  # Lambda returns at most the last 4 KB of the log
+
+
+def read_event(source: str | None) -> Any:
+    """An event from a file path, @file, - (stdin) or inline JSON; None -> a sample INSERT."""
+    from ddbstream.items import loads_exact
+
+    if source is None:
+        from ddbstream.samples import current_shape, sample_event
+
+        return sample_event(current_shape(), "insert")
+    if source == "-":
+        return loads_exact(sys.stdin.read(), "the event (stdin)")
+    text = source.strip()
+    if text.startswith(("{", "[")):
+        return loads_exact(text, "the event")
+    path = Path(source[1:] if source.startswith("@") else source)
+    try:
+        content = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"--event {source}: no such file") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    return loads_exact(content, str(path))
+
+
+@dataclass
+class InvokeResult:
+    """What one synchronous invocation returned."""
+
+    function_name: str
+    status_code: int
+    payload: Any
+    log: str = ""
+    function_error: str | None = None  # "Handled" / "Unhandled" when the function failed
+    executed_version: str | None = None
+
+    @property
+    def log_lines(self) -> list[str]:
+        return [line for line in self.log.split("\n") if line.strip()]
+
+    @property
+    def log_truncated(self) -> bool:
+        lines = self.log_lines
+        return len(self.log.encode()) >= TAIL_LIMIT - 64 and bool(lines) and not lines[0].startswith(
+            ("START ", "INIT_START")
+        )
+
+    def batch_item_failures(self) -> list[str]:
+        """The item identifiers of a partial-batch response (ReportBatchItemFailures)."""
+        if not isinstance(self.payload, dict):
+            return []
+        failures = self.payload.get("batchItemFailures") or []
+        return [str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)]
+
+    def error_summary(self) -> str:
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        kind = payload.get("errorType")
+        message = payload.get("errorMessage")
+        if kind or message:
+            return ": ".join(str(part) for part in (kind, message) if part)
+        return str(self.payload) if self.payload not in (None, "") else "no error details"
+
+    def rendered_log(self, pretty: bool) -> Iterator[Any]:
+        """The log lines as the tail command shows them (rich renderables when pretty, else text)."""
+        from ddbstream.logs import LogEvent, rendered_lines
+
+        now = int(time.time() * 1000)
+        events = [LogEvent(now, line, f"invoke/{self.function_name}") for line in self.log_lines]
+        yield from rendered_lines(events, "pretty" if pretty else "raw")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "functionName": self.function_name,
+            "statusCode": self.status_code,
+            "functionError": self.function_error,
+            "executedVersion": self.executed_version,
+            "payload": self.payload,
+            "log": self.log_lines,
+        }
+
+
+class FunctionFailed(DdbstreamError):
+    """The function ran and failed (its error, not the API's)."""
+
+    exit_code = ExitCode.ERROR
+
+    def __init__(self, result: InvokeResult):
+        super().__init__(f"{result.function_name} failed ({result.function_error}): {result.error_summary()}")
+        self.result = result
+
+
+def invoke_function(state, event: Any, function_name: str | None = None) -> InvokeResult:
+    """Invoke the pipeline's consumer (or ``function_name``) of ``state`` once with ``event``."""
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+    from ddbstream.clients import client_for
+    from ddbstream.items import dumps_plain
+
+    name = function_name or state.resource("function_name")
+    if not name:
+        raise NoStack("no function has been provisioned: run 'ddbstream up'")
+    client = client_for(state, "lambda")
+    try:
+        response = client.invoke(
+            FunctionName=name,
+            InvocationType="RequestResponse",
+            LogType="Tail",
+            Payload=dumps_plain(event).encode("utf-8"),
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        if code == "ResourceNotFoundException":
+            raise NotFound(f"function {name} does not exist") from None
+        if code in ("RequestEntityTooLargeException", "InvalidRequestContentException"):
+            raise InvalidInput(f"Lambda refused the event: {message}") from None
+        raise AwsError(f"Invoke {name} failed: {code}: {message}") from None
+    except EndpointConnectionError:
+        raise NoStack(f"cannot reach {state.endpoint or 'AWS'}: is the stack still up? run 'ddbstream up'") from None
+    except BotoCoreError as exc:
+        raise AwsError(f"Invoke {name} failed: {exc}") from None
+
+    raw = response["Payload"].read()
+    try:
+        payload = json.loads(raw, parse_float=Decimal) if raw else None
+    except ValueError:
+        payload = raw.decode("utf-8", "replace")
+    log = ""
+    if response.get("LogResult"):
+        log = base64.b64decode(response["LogResult"]).decode("utf-8", "replace")
+    return InvokeResult(
+        function_name=name,
+        status_code=response.get("StatusCode", 0),
+        payload=payload,
+        log=log,
+        function_error=response.get("FunctionError"),
+        executed_version=response.get("ExecutedVersion"),
+    )
