@@ -116,9 +116,9 @@ def build_emulator(region: str = "us-east-1") -> Emulator:
 
 def _component_installers() -> list[Callable[[Emulator], None]]:
     """Each component module exposes ``install(emulator)``; the order matters (streams first)."""
-    from ddbstream.emulator import runtime, streams
+    from ddbstream.emulator import esm, runtime, streams
 
-    installers: list[Callable[[Emulator], None]] = [streams.install, runtime.install]
+    installers: list[Callable[[Emulator], None]] = [streams.install, runtime.install, esm.install]
     return installers
 
 

@@ -78,6 +78,15 @@ class Record:
     partition_key: str
     data: dict  # the DynamoDB Streams API shape (GetRecords)
     lambda_json: bytes  # the record exactly as Lambda puts it in an event
+    index: int = -1  # logical position in its stream, set on append
+    _event: dict | None = field(default=None, repr=False)
+
+    @property
+    def event(self) -> dict:
+        """The Lambda event record as a dict (what filters match against)."""
+        if self._event is None:
+            self._event = json.loads(self.lambda_json)
+        return self._event
 
     @property
     def sequence_number(self) -> str:
@@ -129,6 +138,7 @@ class Stream:
             if not self.enabled:
                 return None
             record = build(SEQUENCE.take())
+            record.index = self.end_index
             self._records.append(record)
             self._trim_locked()
             self.cond.notify_all()
@@ -276,7 +286,9 @@ def _keys_of(table: Any, item: Any) -> dict:
     return keys
 
 
-def build_record(stream: Stream, seq: int, keys: dict, old: dict | None, new: dict | None, ttl: bool) -> Record:
+def build_record(
+    stream: Stream, seq: int, keys: dict, old: dict | None, new: dict | None, ttl: bool, partition_key: str
+) -> Record:
     """The AWS stream record for a change (old/new: DynamoDB JSON images, None when absent)."""
     arrival = stream.clock()
     event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
@@ -301,7 +313,6 @@ def build_record(stream: Stream, seq: int, keys: dict, old: dict | None, new: di
     if ttl:
         data["userIdentity"] = {"Type": "Service", "PrincipalId": TTL_PRINCIPAL}
         event["userIdentity"] = {"type": "Service", "principalId": TTL_PRINCIPAL}
-    partition_key = json.dumps(keys, sort_keys=True, separators=(",", ":"))
     return Record(seq, arrival, partition_key, data, json.dumps(event, separators=(",", ":")).encode())
 
 
@@ -337,7 +348,8 @@ def record_change(shard: Any, old: Any, new: Any) -> None:
         return  # AWS writes no record for a write that changes nothing
     keys = _keys_of(table, new if new is not None else old)
     ttl = bool(getattr(_local, "ttl", False)) and new is None
-    stream.append(lambda seq: build_record(stream, seq, keys, old_image, new_image, ttl))
+    partition_key = json.dumps(keys[table.hash_key_attr], sort_keys=True)  # order is kept per hash key
+    stream.append(lambda seq: build_record(stream, seq, keys, old_image, new_image, ttl, partition_key))
 
 
 # ---------------------------------------------------------------- moto patches
