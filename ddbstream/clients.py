@@ -1,4 +1,8 @@
-"""boto3 clients for a pipeline: the same code for the local daemon and for AWS."""
+"""AWS clients for a pipeline: the same code for the local daemon and for AWS.
+
+botocore's session is used directly (boto3's Session adds only resources and s3transfer,
+which cost every short command a tenth of a second to import); the clients are the same.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "te
 
 
 def local_client(service: str, endpoint: str, region: str) -> Any:
-    """A boto3 client for the local daemon: its endpoint, fake credentials, no retries to AWS."""
-    import boto3
+    """A client for the local daemon: its endpoint, fake credentials, few retries."""
+    import botocore.session
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    return botocore.session.Session().create_client(
         service,
         endpoint_url=endpoint,
         region_name=region,
@@ -23,10 +27,15 @@ def local_client(service: str, endpoint: str, region: str) -> Any:
     )
 
 
+def aws_client(service: str, region: str | None = None, profile: str | None = None) -> Any:
+    """A client for real AWS with the caller's own credential chain (profile, env, SSO...)."""
+    import botocore.session
+
+    return botocore.session.Session(profile=profile).create_client(service, region_name=region)
+
+
 def client_for(state: State, service: str, profile: str | None = None) -> Any:
-    """A boto3 client for the pipeline described by ``state``."""
+    """A client for the pipeline described by ``state``."""
     if state.is_local:
         return local_client(service, state.endpoint, state.region)
-    import boto3
-
-    return boto3.session.Session(profile_name=profile, region_name=state.region).client(service)
+    return aws_client(service, state.region, profile)

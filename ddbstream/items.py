@@ -58,26 +58,122 @@ def loads_exact(text: str, source: str = "input") -> Any:
 # ---------------------------------------------------------------- conversion
 
 
+# The conversions below follow boto3's TypeSerializer/TypeDeserializer rules. They are
+# written here rather than imported because importing boto3.dynamodb.types pulls in all
+# of boto3 and s3transfer, a fifth of `ddbstream put`'s run time (bench/cli_speed.py).
+
+
 def to_ddb(item: dict[str, Any]) -> dict[str, Any]:
     """Plain Python (Decimal numbers) -> DynamoDB attribute-value map."""
-    from boto3.dynamodb.types import TypeSerializer
+    return {name: to_attribute(value) for name, value in item.items()}
 
-    serializer = TypeSerializer()
-    try:
-        return {name: serializer.serialize(value) for name, value in item.items()}
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"unsupported value: {exc}") from None
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    """One plain value -> a DynamoDB attribute value ({"S": ...}, {"N": ...}, ...)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal)):
+        return {"N": _number_text(value)}
+    if isinstance(value, float):
+        raise InvalidInput("float values are not supported: use Decimal so no digit is lost")
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
+    if isinstance(value, (set, frozenset)):
+        return _set_attribute(value)
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_attribute(v) for v in value]}
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise InvalidInput(f"map keys must be strings, got {key!r}")
+        return {"M": {k: to_attribute(v) for k, v in value.items()}}
+    raise InvalidInput(f"unsupported value of type {type(value).__name__}: {value!r}")
+
+
+def _number_text(value: int | Decimal) -> str:
+    number = Decimal(value)
+    if not number.is_finite():
+        raise InvalidInput(f"unsupported number {number}: DynamoDB numbers must be finite")
+    if number != 0:
+        if len(number.normalize().as_tuple().digits) > 38:
+            raise InvalidInput(f"number {number} has more than the 38 significant digits DynamoDB keeps")
+        if not -130 <= number.adjusted() <= 125:
+            raise InvalidInput(f"number {number} is out of DynamoDB's range (1E-130 to 9.9E+125)")
+    return str(number)
+
+
+def _set_attribute(values: set | frozenset) -> dict[str, Any]:
+    if not values:
+        raise InvalidInput("empty sets are not allowed in DynamoDB")
+    if all(isinstance(v, str) for v in values):
+        return {"SS": sorted(values)}
+    if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in values):
+        return {"NS": [_number_text(v) for v in sorted(values)]}
+    if all(isinstance(v, (bytes, bytearray)) for v in values):
+        return {"BS": sorted(bytes(v) for v in values)}
+    raise InvalidInput("a set must hold only strings, only numbers or only binary values")
 
 
 def from_ddb(item: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute-value map -> plain Python (Decimal, set, bytes)."""
-    from boto3.dynamodb.types import TypeDeserializer
+    if not isinstance(item, dict):
+        raise InvalidInput("invalid DynamoDB JSON: expected an object of attributes")
+    return {name: from_attribute(value) for name, value in item.items()}
 
-    deserializer = TypeDeserializer()
+
+def from_attribute(value: Any) -> Any:
+    """One DynamoDB attribute value -> plain Python."""
+    if not isinstance(value, dict) or len(value) != 1:
+        raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} is not a single-type attribute value")
+    (kind, inner), = value.items()
     try:
-        return {name: deserializer.deserialize(value) for name, value in item.items()}
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise InvalidInput(f"invalid DynamoDB JSON: {exc}") from None
+        if kind == "S" and isinstance(inner, str):
+            return inner
+        if kind == "N":
+            return _parse_number(inner)
+        if kind == "B":
+            return _parse_binary(inner)
+        if kind == "BOOL" and isinstance(inner, bool):
+            return inner
+        if kind == "NULL" and inner is True:
+            return None
+        if kind == "SS" and isinstance(inner, list) and all(isinstance(v, str) for v in inner):
+            return set(inner)
+        if kind == "NS" and isinstance(inner, list):
+            return {_parse_number(v) for v in inner}
+        if kind == "BS" and isinstance(inner, list):
+            return {_parse_binary(v) for v in inner}
+        if kind == "L" and isinstance(inner, list):
+            return [from_attribute(v) for v in inner]
+        if kind == "M" and isinstance(inner, dict):
+            return {k: from_attribute(v) for k, v in inner.items()}
+    except (ValueError, ArithmeticError):
+        pass
+    raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} is not a valid {kind} value")
+
+
+def _parse_number(text: Any) -> Decimal:
+    number = Decimal(str(text)) if isinstance(text, (str, Decimal, int)) else None
+    if number is None or not number.is_finite():
+        raise ValueError(text)
+    return number
+
+
+def _parse_binary(value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str):
+        return base64.b64decode(value, validate=True)
+    raise ValueError(value)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def to_jsonable(value: Any) -> Any:
@@ -87,17 +183,9 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
-        return [to_jsonable(v) for v in sorted(value, key=_sort_key)]
+        return [to_jsonable(v) for v in sorted(value)]
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(bytes(value)).decode("ascii")
-    if hasattr(value, "value") and type(value).__name__ == "Binary":
-        return base64.b64encode(bytes(value.value)).decode("ascii")
-    return value
-
-
-def _sort_key(value: Any) -> Any:
-    if hasattr(value, "value"):
-        return bytes(value.value)
     return value
 
 
@@ -151,14 +239,8 @@ def parse_item(text: str, ddb_json: bool = False) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise InvalidInput(f"item must be a JSON object, got {_json_kind(item)}")
     if ddb_json:
-        from_ddb(item)  # validates the typed JSON
-        return _ddb_json_to_wire(item)
+        return to_ddb(from_ddb(_numbers_as_text(item)))  # validates and normalises the typed JSON
     return to_ddb(item)
-
-
-def _ddb_json_to_wire(item: dict[str, Any]) -> dict[str, Any]:
-    """Typed JSON from a user (numbers may have been parsed as Decimal) -> boto3's wire shape."""
-    return to_ddb(from_ddb(_numbers_as_text(item)))
 
 
 def _numbers_as_text(value: Any) -> Any:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-import typer
+# Typer validates parameters with pydantic, which otherwise scans every installed
+# distribution for plugins on each run (~15 ms of every command).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+import typer  # noqa: E402
 
 from ddbstream.cli import events as _events
 from ddbstream.cli import items as _items
 from ddbstream.cli import stack as _stack
+from ddbstream.cli import dlq as _dlq
+from ddbstream.cli import status as _status
+from ddbstream.cli import tail as _tail
 
 app = typer.Typer(
     name="ddbstream",
@@ -21,6 +29,9 @@ app = typer.Typer(
 
 _stack.register(app)
 _items.register(app)
+_tail.register(app)
+_dlq.register(app)
+_status.register(app)
 _events.register(app)
 
 

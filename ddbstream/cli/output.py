@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from functools import lru_cache
 from typing import Any
@@ -44,11 +45,20 @@ def emit_json(value: Any, pretty: bool | None = None) -> None:
 
 def note(message: str) -> None:
     """A status line for people (stderr, so stdout stays clean for scripts)."""
-    err_console().print(message)
+    if sys.stderr.isatty():
+        err_console().print(message)
+    else:  # piped: plain text, and no need to load rich for one line
+        sys.stderr.write(_MARKUP.sub("", message).replace("\\[", "[") + "\n")
+
+
+_MARKUP = re.compile(r"(?<!\\)\[/?[a-z][a-z ._-]*\]|\[/\]")
 
 
 def error(message: str) -> None:
     """The one line a failure prints."""
+    if not sys.stderr.isatty():
+        sys.stderr.write(f"error: {message}\n")
+        return
     from rich.markup import escape
 
     err_console().print(f"[bold red]error:[/] {escape(message)}")

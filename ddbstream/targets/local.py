@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -23,11 +21,19 @@ STOP_TIMEOUT = 60.0
 
 def ping(endpoint: str, timeout: float = 1.0) -> dict | None:
     """The daemon's health document, or None when nothing healthy answers."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(endpoint)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=timeout)
     try:
-        with urllib.request.urlopen(f"{endpoint}/_ddbstream/health", timeout=timeout) as response:
-            return json.loads(response.read())
-    except (OSError, ValueError, urllib.error.URLError):
+        connection.request("GET", "/_ddbstream/health")
+        response = connection.getresponse()
+        return json.loads(response.read()) if response.status == 200 else None
+    except (OSError, ValueError, http.client.HTTPException):
         return None
+    finally:
+        connection.close()
 
 
 def pid_running(pid: int | None) -> bool:
