@@ -76,13 +76,16 @@ class InvokeResult:
             return ": ".join(str(part) for part in (kind, message) if part)
         return str(self.payload) if self.payload not in (None, "") else "no error details"
 
-    def rendered_log(self, pretty: bool) -> Iterator[Any]:
-        """The log lines as the tail command shows them (rich renderables when pretty, else text)."""
-        from ddbstream.logs import LogEvent, rendered_lines
+    def rendered_log(self) -> Iterator[Any]:
+        """The log lines as `ddbstream tail` shows them (rich renderables)."""
+        from ddbstream.logs import LogEvent, Renderer
 
+        renderer = Renderer("pretty")
         now = int(time.time() * 1000)
-        events = [LogEvent(now, line, f"invoke/{self.function_name}") for line in self.log_lines]
-        yield from rendered_lines(events, "pretty" if pretty else "raw")
+        for line in self.log_lines:
+            shown = renderer.render(LogEvent(now, line, f"invoke/{self.function_name}"))
+            if shown is not None:
+                yield shown
 
     def as_json(self) -> dict[str, Any]:
         return {

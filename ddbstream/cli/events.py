@@ -95,11 +95,11 @@ def _show_result(result, as_json: bool) -> None:
         return
     if result.log_truncated:
         note("[dim]… earlier log lines cut: Lambda returns the last 4 KB of the log[/]")
-    pretty = sys.stderr.isatty()
-    for line in result.rendered_log(pretty=pretty):
-        if pretty:
-            err_console().print(line)
-        else:
+    if sys.stderr.isatty():
+        for renderable in result.rendered_log():
+            err_console().print(renderable)
+    else:
+        for line in result.log_lines:
             sys.stderr.write(line + "\n")
     sys.stderr.flush()
     if result.function_error:
