@@ -143,9 +143,10 @@ class LogPump:
     def _ship(self, text: str) -> None:
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
-        if len(self._partial.encode("utf-8")) > MAX_EVENT_BYTES:  # a huge line without newline yet
-            lines.append(self._partial)
-            self._partial = ""
+        while len(self._partial) > MAX_EVENT_BYTES // 4 and len(self._partial.encode("utf-8")) > MAX_EVENT_BYTES:
+            piece = split_message(self._partial)[0]  # a huge line without its newline yet: full events
+            lines.append(piece)
+            self._partial = self._partial[len(piece):]
         # awslambdaric joins the lines of one error report with "\r": one event, as on AWS.
         self.writer.write([line.replace("\r", "\n") for line in lines])
 
