@@ -22,11 +22,12 @@ def provision(
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Provision every resource of the spec; return (resources for state.json, drift notes)."""
-    from ddbstream.provision import table
+    from ddbstream.provision import function, table
 
     resources: dict[str, Any] = {}
     notes: list[str] = []
-    steps = [table.provision_table]
+    # The function comes after the table, queue, topic and bucket: its environment names them.
+    steps = [table.provision_table, function.provision_function]
     for step in steps:
         step(spec, client, resources, notes, progress)
     return resources, notes

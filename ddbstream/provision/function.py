@@ -1,0 +1,137 @@
+"""The consumer function: its code package, execution role, log group and configuration."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+from ddbstream.errors import SpecError
+from ddbstream.spec import Spec
+
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries without mtimes: the same tree gives the same hash
+_EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+_ASSUME_ROLE = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+})
+
+
+def source_dir(spec: Spec) -> Path:
+    """The directory packaged as the function's code (lambda_source_dir, relative to infra/)."""
+    configured = spec.get("lambda_source_dir")
+    directory = (spec.infra_dir / configured) if configured else spec.project_dir / "lambda"
+    if not directory.is_dir():
+        raise SpecError(f"{directory}: no such directory: the function's code is packaged from there")
+    return directory
+
+
+def package(directory: Path) -> bytes:
+    """A deterministic zip of ``directory`` (sorted, fixed timestamps, no caches)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            relative = path.relative_to(directory)
+            if not path.is_file() or _EXCLUDED_DIRS & set(relative.parts) or path.suffix == ".pyc":
+                continue
+            info = zipfile.ZipInfo(relative.as_posix(), date_time=_FIXED_TIME)
+            info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def code_sha256(code: bytes) -> str:
+    """Lambda's CodeSha256: the base64 of the package's SHA-256 digest."""
+    return base64.b64encode(hashlib.sha256(code).digest()).decode()
+
+
+def function_environment(spec: Spec, resources: dict[str, Any]) -> dict[str, str]:
+    """The consumer's variables: lambda_environment, then the pipeline's own (they win), as infra/ does."""
+    env = {str(k): str(v) for k, v in (spec.get("lambda_environment") or {}).items()}
+    env["TABLE_NAME"] = resources.get("table_name") or spec["table_name"]
+    if spec.get("enable_dlq") and resources.get("queue_url"):
+        env["DLQ_URL"] = resources["queue_url"]
+    if spec.get("enable_notifications") and resources.get("topic_arn"):
+        env["TOPIC_ARN"] = resources["topic_arn"]
+        env["NOTIFY_EVENT_NAMES"] = ",".join(spec.get("notify_event_names") or [])
+    if spec.get("enable_audit") and resources.get("bucket"):
+        env["AUDIT_BUCKET"] = resources["bucket"]
+        env["AUDIT_PREFIX"] = spec.get("audit_prefix") or ""
+    if spec.get("event_bus_name"):
+        env["EVENT_BUS_NAME"] = spec["event_bus_name"]
+    if spec.get("fail_attribute"):
+        env["FAIL_ATTRIBUTE"] = spec["fail_attribute"]
+    return env
+
+
+def _role_arn(iam: Any, function_name: str) -> str:
+    """The function's execution role (``<function>-role``), created when missing."""
+    name = f"{function_name}-role"[:64]
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=_ASSUME_ROLE,
+                               Description="ddbstream consumer execution role")["Role"]["Arn"]
+
+
+def _log_group(logs: Any, group: str, retention_days: int, tags: dict[str, str]) -> None:
+    found = logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
+    current = next((g for g in found if g["logGroupName"] == group), None)
+    if current is None:
+        logs.create_log_group(logGroupName=group, **({"tags": tags} if tags else {}))
+        current = {}
+    if retention_days and current.get("retentionInDays") != retention_days:
+        logs.put_retention_policy(logGroupName=group, retentionInDays=retention_days)
+    elif not retention_days and current.get("retentionInDays"):
+        logs.delete_retention_policy(logGroupName=group)
+
+
+def provision_function(
+    spec: Spec,
+    client: Callable[[str], Any],
+    resources: dict[str, Any],
+    notes: list[str],
+    progress: Callable[[str], None],
+) -> None:
+    """Create or update the consumer function; its code only when the package's hash changed."""
+    name = spec.resource_names()["function_name"]
+    code = package(source_dir(spec))
+    tags = {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
+    group = f"/aws/lambda/{name}"
+    _log_group(client("logs"), group, int(spec.get("log_retention_days") or 0), tags)
+    lam = client("lambda")
+    desired = {
+        "Runtime": spec["lambda_runtime"],
+        "Handler": spec["lambda_handler"],
+        "MemorySize": int(spec["lambda_memory_size"]),
+        "Timeout": int(spec["lambda_timeout"]),
+        "Environment": {"Variables": function_environment(spec, resources)},
+    }
+    try:
+        current = lam.get_function_configuration(FunctionName=name)
+    except lam.exceptions.ResourceNotFoundException:
+        progress(f"creating function {name}")
+        current = lam.create_function(
+            FunctionName=name, Role=_role_arn(client("iam"), name), Code={"ZipFile": code},
+            Description="ddbstream DynamoDB Streams consumer", **desired, **({"Tags": tags} if tags else {}),
+        )
+    else:
+        changed = {k: v for k, v in desired.items() if _current_value(current, k) != v}
+        if changed:
+            progress(f"updating function {name} configuration ({', '.join(sorted(changed))})")
+            current = lam.update_function_configuration(FunctionName=name, **changed)
+        if current.get("CodeSha256") != code_sha256(code):
+            progress(f"updating function {name} code")
+            current = lam.update_function_code(FunctionName=name, ZipFile=code)
+    resources.update(function_name=name, function_arn=current["FunctionArn"], log_group=group)
+
+
+def _current_value(config: dict[str, Any], key: str) -> Any:
+    if key == "Environment":
+        return {"Variables": (config.get("Environment") or {}).get("Variables") or {}}
+    return config.get(key)
