@@ -1,0 +1,37 @@
+"""`ddbstream up` deploys lambda/ into the daemon's runtime: the real consumer runs and logs there."""
+
+from __future__ import annotations
+
+import json
+
+from ddbstream.clients import client_for
+from ddbstream.events import make_event, make_stream_record
+from ddbstream.state import read_state
+from support import wait_until
+
+
+def test_up_deploys_the_consumer_and_it_runs_in_the_daemon(stack):
+    project, info = stack
+    state = read_state(project / ".ddbstream")
+    resources = state.resources
+    assert resources["function_name"] == "employees_stream_consumer"
+    lam = client_for(state, "lambda")
+    config = lam.get_function_configuration(FunctionName=resources["function_name"])
+    assert config["Environment"]["Variables"]["TABLE_NAME"] == "employees"
+
+    event = make_event([make_stream_record("INSERT", {"employeeid": "e-42"}, {"employeeid": "e-42", "name": "Ann"},
+                                           sequence_number=4200)])
+    response = lam.invoke(FunctionName=resources["function_arn"], Payload=json.dumps(event))
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {"batchItemFailures": []}
+
+    logs = client_for(state, "logs")
+
+    def consumer_line():
+        events = logs.filter_log_events(logGroupName=resources["log_group"], filterPattern='"e-42"')["events"]
+        return [json.loads(e["message"]) for e in events]
+
+    lines = wait_until(consumer_line, timeout=10, message="the consumer's log line")
+    assert lines[0]["eventName"] == "INSERT"
+    assert lines[0]["keys"] == {"employeeid": "e-42"}
+    assert lines[0]["sequenceNumber"] == "4200"
