@@ -8,6 +8,11 @@ import typer
 
 from ddbstream.cli.common import TargetOption, VarFileOption, VarOption
 
+# Target aws only (the local target never touches real AWS).
+ProfileOption = Annotated[Optional[str], typer.Option("--profile", help="AWS profile for target aws (default: $AWS_PROFILE).")]
+RegionOption = Annotated[Optional[str], typer.Option("--region", help="AWS region for target aws (default: aws_region, else $AWS_REGION).")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show all of Terraform's output (target aws).")]
+
 
 def up(
     var: VarOption = None,
@@ -16,6 +21,9 @@ def up(
     port: Annotated[Optional[int], typer.Option(help="Local daemon port on 127.0.0.1 (default: a free one).", min=1, max=65535)] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (target aws).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the provisioned resources as JSON.")] = False,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Provision the pipeline (starts the local daemon when needed).
 
@@ -32,7 +40,7 @@ def up(
     if chosen == "aws":
         from ddbstream.targets.aws import AwsTarget
 
-        state, notes = AwsTarget(directory).up(spec, yes=yes)
+        state, notes = AwsTarget(directory, profile=profile, region=region, verbose=verbose).up(spec, yes=yes)
     else:
         from ddbstream.targets.local import LocalTarget
 
@@ -96,6 +104,9 @@ def destroy(
     var_file: VarFileOption = None,
     target: TargetOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Tear the pipeline down (aws: terraform destroy; local: stop the daemon).
 
@@ -112,7 +123,7 @@ def destroy(
     from ddbstream.targets.aws import AwsTarget
 
     spec = load_spec(var_files=var_file, overrides=var)
-    AwsTarget(state_dir(spec.project_dir)).destroy(spec, yes=yes)
+    AwsTarget(state_dir(spec.project_dir), profile=profile, region=region, verbose=verbose).destroy(spec, yes=yes)
     note("pipeline destroyed")
 
 
