@@ -549,6 +549,7 @@ class LambdaRuntime:
         self.account = account
         self._endpoint = endpoint
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="ddbstream-lambda-"))
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Condition()
         self._idle: dict[tuple[str, str], list[Worker]] = {}
         self._fingerprints: dict[tuple[str, str], FunctionConfig] = {}
