@@ -115,6 +115,19 @@ def mapping_status(mapping: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def local_mapping_metrics(endpoint: str, uuid: str) -> dict[str, Any] | None:
+    """The local engine's live numbers for a mapping (GET /_ddbstream/mappings/{uuid}/metrics)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_ddbstream/mappings/{uuid}/metrics", timeout=2) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
 def function_status(lambda_client: Any, function_name: str) -> dict[str, Any]:
     config = lambda_client.get_function_configuration(FunctionName=function_name)
     return {
@@ -200,6 +213,13 @@ def collect(state: State, client: ClientFactory) -> dict[str, Any]:
             return found
 
         mappings = _section(read_mappings)
+        if isinstance(mappings, list) and state.is_local and state.endpoint:
+            for mapping in mappings:
+                metrics = local_mapping_metrics(state.endpoint, mapping["uuid"]) or {}
+                if metrics.get("IteratorAgeMilliseconds") is not None:
+                    mapping["iteratorAgeMs"] = metrics["IteratorAgeMilliseconds"]
+                if metrics.get("PendingRecords") is not None:
+                    mapping["pendingRecords"] = metrics["PendingRecords"]
         if isinstance(mappings, list) and function_name and mappings:
             age = _section(lambda: iterator_age_ms(client("cloudwatch"), function_name))
             for mapping in mappings:

@@ -89,6 +89,7 @@ def render(report: dict[str, Any]):
             ("response types", mapping.get("functionResponseTypes")),
             ("on failure", mapping.get("onFailureDestination")),
             ("iterator age", _age(mapping.get("iteratorAgeMs"))),
+            *([("pending records", mapping["pendingRecords"])] if "pendingRecords" in mapping else []),
         ])
     function = report.get("function")
     if function is not None:
