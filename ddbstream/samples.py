@@ -81,18 +81,18 @@ def current_shape(var_files: list[str] | None = None, overrides: list[str] | Non
 # ---------------------------------------------------------------- sample values
 
 
-def sample_key(key_schema: list[tuple[str, str]], index: int = 1) -> dict[str, Any]:
+def sample_key(key_schema: list[tuple[str, str]], number: int = 101) -> dict[str, Any]:
     """A plausible key: E101 for an `employeeid` string, 1700000000 for a numeric range key..."""
     key: dict[str, Any] = {}
     for position, (name, kind) in enumerate(key_schema):
         is_range = position == 1
         if kind == "S":
             initial = next((c.upper() for c in name if c.isalpha()), "K")
-            key[name] = f"2024-01-{index:02d}T09:00:00Z" if is_range else f"{initial}{100 + index}"
+            key[name] = "2024-01-01T09:00:00Z" if is_range else f"{initial}{number}"
         elif kind == "N":
-            key[name] = Decimal(1_700_000_000 + index) if is_range else Decimal(100 + index)
+            key[name] = Decimal(1_700_000_000 if is_range else number)
         else:
-            key[name] = f"{name}-{index}".encode()
+            key[name] = f"{name}-{number}".encode()
     return key
 
 

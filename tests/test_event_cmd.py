@@ -127,7 +127,7 @@ def test_composite_key_with_a_numeric_range_key(in_project, monkeypatch, capsys)
         "--var", "table_name=events", "--var", "hash_key=id", "--var", "range_key=timestamp",
         "--var", "range_key_type=N", "--var", "aws_region=eu-west-1",
     ))
-    keys = {"id": {"S": "I101"}, "timestamp": {"N": "1700000001"}}
+    keys = {"id": {"S": "I101"}, "timestamp": {"N": "1700000000"}}
     arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/events/stream/2024-01-01T00:00:00.000"
     assert record == expected(
         "MODIFY", keys, {"NewImage": {**keys, **SAMPLE_NEW}, "OldImage": {**keys, **SAMPLE_OLD}},
@@ -139,7 +139,7 @@ def test_numeric_and_binary_keys(in_project, monkeypatch, capsys):
     numeric = only_record(event_of(monkeypatch, capsys, "remove", "--var", "hash_key_type=N", "--view-type", "KEYS_ONLY"))
     assert numeric == expected("REMOVE", {"employeeid": {"N": "101"}}, {}, "KEYS_ONLY")
     binary = only_record(event_of(monkeypatch, capsys, "remove", "--var", "hash_key_type=B", "--view-type", "KEYS_ONLY"))
-    encoded = base64.b64encode(b"employeeid-1").decode()
+    encoded = base64.b64encode(b"employeeid-101").decode()
     assert binary == expected("REMOVE", {"employeeid": {"B": encoded}}, {}, "KEYS_ONLY")
 
 

@@ -11,6 +11,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer  # noqa: E402
 
+from ddbstream.cli import demo as _demo
 from ddbstream.cli import events as _events
 from ddbstream.cli import items as _items
 from ddbstream.cli import stack as _stack
@@ -33,6 +34,7 @@ _tail.register(app)
 _dlq.register(app)
 _status.register(app)
 _events.register(app)
+_demo.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,103 @@
+"""`demo`: the whole pipeline in one command, on the local target."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+
+class ConsoleView:
+    """Prints the demo on stdout: rich on a terminal, plain text when piped."""
+
+    def __init__(self) -> None:
+        from ddbstream.cli.output import console, stdout_is_terminal
+        from ddbstream.logs import Renderer
+
+        self.out = console()
+        # As `ddbstream tail` shows them; one line per event when piped.
+        self.renderer = Renderer("pretty" if stdout_is_terminal() else "short")
+        self.steps = 0
+
+    def step(self, title: str) -> None:
+        from rich.markup import escape
+
+        self.steps += 1
+        self.out.print()
+        self.out.print(f"[bold cyan]{self.steps}. {escape(title)}[/]")
+
+    def note(self, text: str) -> None:
+        from rich.markup import escape
+
+        self.out.print(f"   [dim]{escape(text)}[/]")
+
+    progress = note
+
+    def wrote(self, action: str, key: str, detail: Any) -> None:
+        from rich.markup import escape
+
+        suffix = f"  [dim]{escape(str(detail))}[/]" if detail else ""
+        self.out.print(f"   [bold]{action}[/] {escape(key)}{suffix}")
+
+    def log(self, event: Any) -> None:
+        from rich.padding import Padding
+
+        shown = self.renderer.render(event)
+        if isinstance(shown, str):
+            self.out.print("     " + shown, markup=False)
+        elif shown is not None:
+            self.out.print(Padding(shown, (0, 0, 0, 5), expand=False))
+
+    def dead_letter(self, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
+        from rich.markup import escape
+
+        from ddbstream.items import dumps_plain
+
+        self.out.print(f"   [bold red]dead-letter message[/] {escape(str(summary['messageId']))}")
+        details = [
+            ("condition", summary.get("condition")),
+            ("attempts", summary.get("attempts")),
+            ("batch", f"{summary.get('startSequenceNumber')} .. {summary.get('endSequenceNumber')} "
+                      f"({summary.get('batchSize')} record(s), shard {summary.get('shardId')})"),
+        ]
+        for label, value in details:
+            self.out.print(f"     {label:<10} {escape(str(value))}")
+        self.out.print("     [dim]its records, read back from the stream:[/]")
+        for record in records:
+            self.out.print(f"     [bold]{escape(str(record['eventName']))}[/] {escape(dumps_plain(record['keys']))}")
+            for image in ("old", "new"):
+                if record.get(image) is not None:
+                    self.out.print(f"       {image}: {escape(dumps_plain(record[image]))}")
+
+    def status(self, report: dict[str, Any]) -> None:
+        from ddbstream.cli.status import render
+
+        self.out.print(render(report))
+
+    def next_steps(self, steps: list[tuple[str, str]]) -> None:
+        from rich.markup import escape
+
+        self.out.print()
+        self.out.print("[bold cyan]Try next[/]")
+        width = max(len(command) for command, _ in steps)
+        for command, why in steps:
+            self.out.print(f"   [bold]{escape(command.ljust(width))}[/]  [dim]{escape(why)}[/]")
+
+
+def demo(
+    down: Annotated[bool, typer.Option("--down", help="Stop the local stack at the end.")] = False,
+) -> None:
+    """Show the whole pipeline on the local target: writes, live consumer logs, a failure in the DLQ, status.
+
+    Reuses a running local stack. Failure injection (FAIL_ATTRIBUTE=poison) is switched on for
+    the demo only and put back afterwards.
+
+    Example: ddbstream demo --down
+    """
+    from ddbstream.demo import run_demo
+
+    run_demo(ConsoleView(), down=down)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

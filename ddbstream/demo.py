@@ -1,0 +1,367 @@
+"""`ddbstream demo`: the whole pipeline shown once, on the local target.
+
+Starts the stack (or reuses the running one), writes a few items while the consumer's log
+lines stream in, makes one record fail until it lands in the dead-letter queue, and shows the
+status report. Failure injection is switched on for the demo only: the function's
+FAIL_ATTRIBUTE is set to ``poison`` for its duration and put back afterwards, so the stack is
+left as the spec describes it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Protocol
+
+from ddbstream.errors import DdbstreamError, InvalidInput, Unhealthy
+
+DEMO_FAIL_ATTRIBUTE = "poison"
+WAIT_SECONDS = 10.0  # per step; the local pipeline answers in well under a second
+IMAGE_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")  # failure injection reads the new image
+
+
+class DemoView(Protocol):
+    """How the demo shows itself (the CLI renders; tests may record)."""
+
+    def step(self, title: str) -> None: ...
+    def note(self, text: str) -> None: ...
+    def progress(self, text: str) -> None: ...
+    def wrote(self, action: str, key: str, detail: Any) -> None: ...
+    def log(self, event: Any) -> None: ...  # a ddbstream.logs.LogEvent, from the tail's thread
+    def dead_letter(self, summary: dict[str, Any], records: list[dict[str, Any]]) -> None: ...
+    def status(self, report: dict[str, Any]) -> None: ...
+    def next_steps(self, steps: list[tuple[str, str]]) -> None: ...
+
+
+@dataclass
+class SeenLines:
+    """The consumer's log lines (ddbstream.logs.Line) seen so far, for waiting on them."""
+
+    lines: list[Any] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(self, line: Any) -> None:
+        with self.changed:
+            self.lines.append(line)
+            self.changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[Any], bool], what: str, timeout: float = WAIT_SECONDS,
+                 count: int = 1) -> Any | None:
+        """The ``count``-th line matching ``predicate``; Unhealthy after ``timeout`` (None when ``what`` is empty)."""
+        def found() -> Any | None:
+            matches = [line for line in self.lines if predicate(line)]
+            return matches[count - 1] if len(matches) >= count else None
+
+        with self.changed:
+            if not self.changed.wait_for(found, timeout):
+                if not what:
+                    return None
+                raise Unhealthy(f"the consumer did not log {what} within {timeout:.0f} s: "
+                                "see 'ddbstream status' and .ddbstream/daemon.log")
+            return found()
+
+    def wait_report(self, line: Any, timeout: float = 2.0) -> None:
+        """Best effort: until the REPORT line of ``line``'s invocation is shown (keeps the output in order)."""
+        if line.request_id:
+            self.wait_for(lambda other: other.kind == "report" and other.request_id == line.request_id, "", timeout)
+
+
+class _Stopped(Exception):
+    pass
+
+
+class LogFollower:
+    """Follows the function's log group in a thread: every event to the view, JSON lines to ``lines``."""
+
+    def __init__(self, logs_client: Any, group: str, view: DemoView, since_ms: int):
+        from ddbstream.logs import LineParser, LogSource, Tail
+
+        self.stop_flag = threading.Event()
+        self.lines = SeenLines()
+        self.view = view
+        self.parser = LineParser()
+        self.error: BaseException | None = None
+        self.tail = Tail(LogSource(logs_client, group), since_ms=since_ms, follow=True, local=True,
+                         sleep=self._sleep)
+        self.thread = threading.Thread(target=self._run, name="demo-log-follower", daemon=True)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop_flag.wait(seconds):
+            raise _Stopped()
+
+    def _run(self) -> None:
+        from ddbstream.logs import Notice
+
+        try:
+            for event in self.tail.events():
+                if isinstance(event, Notice):
+                    continue  # "log group does not exist yet; waiting": expected before the first run
+                self.view.log(event)
+                self.lines.add(self.parser.parse(event))
+                if self.stop_flag.is_set():
+                    return
+        except _Stopped:
+            return
+        except BaseException as exc:  # shown by the main thread when it times out
+            self.error = exc
+
+    def start(self) -> "LogFollower":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        self.thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------- the stack
+
+
+def ensure_stack(view: DemoView):
+    """The running local stack, started (or completed) from the spec when needed."""
+    from ddbstream.spec import load_spec
+    from ddbstream.state import read_state, state_dir
+    from ddbstream.targets.local import LocalTarget, daemon_alive
+
+    spec = load_spec()
+    directory = state_dir(spec.project_dir)
+    state = read_state(directory)
+    if state is not None and not state.is_local:
+        raise InvalidInput("the demo runs on the local target, but this project's stack is on AWS: "
+                           "run it in another directory, or 'ddbstream destroy --target aws' first")
+    needed = ("table_name", "stream_arn", "function_name", "mapping_uuid")
+    if state is not None and daemon_alive(state) and all(state.resource(name) for name in needed):
+        view.note(f"reusing the local stack running on {state.endpoint}")
+        return state
+    started = time.monotonic()
+    state, notes = LocalTarget(directory).up(spec, progress=view.progress)
+    for line in notes:
+        view.note(f"drift: {line}")
+    missing = [name for name in needed if not state.resource(name)]
+    if missing:
+        raise DdbstreamError(f"the local stack was provisioned without {', '.join(missing)}: the demo needs them")
+    view.note(f"local stack up on {state.endpoint} in {time.monotonic() - started:.1f} s")
+    return state
+
+
+class FailureInjection:
+    """FAIL_ATTRIBUTE on the function for the demo's duration; the previous environment comes back after."""
+
+    def __init__(self, lambda_client: Any, function_name: str):
+        self.client = lambda_client
+        self.function = function_name
+        self.previous: dict[str, str] | None = None
+        self.attribute = DEMO_FAIL_ATTRIBUTE
+
+    def __enter__(self) -> "FailureInjection":
+        config = self.client.get_function_configuration(FunctionName=self.function)
+        variables = dict((config.get("Environment") or {}).get("Variables") or {})
+        if variables.get("FAIL_ATTRIBUTE"):
+            self.attribute = variables["FAIL_ATTRIBUTE"]  # the pipeline's own setting: leave it
+            return self
+        self.previous = variables
+        self._set({**variables, "FAIL_ATTRIBUTE": DEMO_FAIL_ATTRIBUTE})
+        return self
+
+    @property
+    def switched_on(self) -> bool:
+        return self.previous is not None
+
+    def _set(self, variables: dict[str, str]) -> None:
+        self.client.update_function_configuration(FunctionName=self.function, Environment={"Variables": variables})
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.previous is not None:
+            self._set(self.previous)
+
+
+# ---------------------------------------------------------------- the script
+
+
+def _item(key: dict[str, Any], **attributes: Any) -> dict[str, Any]:
+    return {**key, **{k: v for k, v in attributes.items() if k not in key}}
+
+
+def _same_keys(line: Any, keys: dict[str, Any]) -> bool:
+    from ddbstream.items import to_jsonable
+
+    return line.is_json and isinstance(line.data, dict) and line.data.get("keys") == to_jsonable(keys)
+
+
+def _is_change(keys: dict[str, Any]) -> Callable[[Any], bool]:
+    """The consumer's line for a change of these keys that it processed."""
+    def check(line: Any) -> bool:
+        return _same_keys(line, keys) and "new" in line.data and "level" not in line.data
+
+    return check
+
+
+def _is_failure(keys: dict[str, Any]) -> Callable[[Any], bool]:
+    """The consumer's line for a record of these keys that failed."""
+    return lambda line: _same_keys(line, keys) and line.data.get("level") == "ERROR"
+
+
+def run_demo(view: DemoView, down: bool = False) -> None:
+    """The whole demo; stops the stack at the end when ``down`` (also after a failure)."""
+    from ddbstream.clients import client_for
+    from ddbstream.items import build_update, dumps_plain, to_ddb
+    from ddbstream.samples import sample_key
+    from ddbstream.table import ItemStore
+
+    view.step("Start the pipeline")
+    try:
+        state = ensure_stack(view)
+        resources = state.resources
+        schema = [tuple(pair) for pair in resources["key_schema"]]
+        function = resources["function_name"]
+        clients: dict[str, Any] = {}
+
+        def client(service: str) -> Any:
+            if service not in clients:
+                clients[service] = client_for(state, service)
+            return clients[service]
+
+        store = ItemStore(client("dynamodb"), resources["table_name"], schema)
+        view_type = resources.get("stream_view_type") or "NEW_AND_OLD_IMAGES"
+        mapping = client("lambda").get_event_source_mapping(UUID=resources["mapping_uuid"])
+        if mapping.get("FilterCriteria", {}).get("Filters"):
+            view.note("the mapping has filter patterns: the demo's changes reach the consumer only if they match")
+
+        follower = LogFollower(client("logs"), f"/aws/lambda/{function}", view, int(time.time() * 1000) - 1000)
+        with FailureInjection(client("lambda"), function) as injection, _following(follower):
+            if injection.switched_on:
+                view.note(f"failure injection on for the demo: FAIL_ATTRIBUTE={injection.attribute} on {function} "
+                          "(switched back off at the end)")
+            message_id = None
+            alice, bob, mallory = (sample_key(schema, number) for number in (901, 902, 903))
+
+            view.step("Write items; the consumer logs each change")
+            store.put(to_ddb(_item(alice, name="Alice Martin", department="Engineering", salary=Decimal(85000))))
+            view.wrote("put", store.describe_key(to_ddb(alice)), "name=Alice Martin, department=Engineering")
+            store.put(to_ddb(_item(bob, name="Bob Stone", department="Finance", salary=Decimal(72000))))
+            view.wrote("put", store.describe_key(to_ddb(bob)), "name=Bob Stone, department=Finance")
+            expression, names, values = build_update(["department=Platform"], [], ["salary=5000"], schema)
+            store.update(to_ddb(alice), expression, names, values)
+            view.wrote("update", store.describe_key(to_ddb(alice)), "department=Platform, salary +5000")
+            store.delete(to_ddb(bob))
+            view.wrote("delete", store.describe_key(to_ddb(bob)), None)
+            # The n-th change of a key is the n-th write to it (a put is a MODIFY when a previous demo left the item).
+            for what, keys, count in (("put", alice, 1), ("put", bob, 1), ("update", alice, 2), ("delete", bob, 2)):
+                line = _wait_line(follower, _is_change(keys), f"the {what} of {dumps_plain(keys)}", count)
+            follower.lines.wait_report(line)
+
+            view.step("A record that fails ends in the dead-letter queue")
+            queue_url = resources.get("queue_url")
+            if view_type not in IMAGE_VIEWS:
+                view.note(f"skipped: the stream's view type is {view_type}, so records carry no new image "
+                          "for the failure injection to look at")
+            elif not queue_url:
+                view.note("skipped: the pipeline has no dead-letter queue (enable_dlq = false)")
+            else:
+                attribute = injection.attribute
+                store.put(to_ddb(_item(mallory, name="Mallory", **{attribute: True})))
+                view.wrote("put", store.describe_key(to_ddb(mallory)), f"{attribute}=true (this record fails)")
+                failed = _wait_line(follower, _is_failure(mallory), f"the failure of {dumps_plain(mallory)}")
+                summary, records = _wait_dead_letter(client, queue_url, failed.data["sequenceNumber"])
+                last = follower.lines.wait_for(_is_failure(mallory), "", 2.0, count=int(summary.get("attempts") or 1))
+                if last is not None:
+                    follower.lines.wait_report(last)
+                view.dead_letter(summary, records)
+                message_id = summary["messageId"]
+
+        view.step("Status")
+        from ddbstream.status import collect
+
+        view.status(collect(state, client))
+        view.next_steps(_next_steps(schema, down, message_id))
+    finally:
+        if down:
+            _stop_stack(view)
+
+
+def _stop_stack(view: DemoView) -> None:
+    from ddbstream.errors import SpecError
+    from ddbstream.spec import find_infra_dir
+    from ddbstream.state import state_dir
+    from ddbstream.targets.local import LocalTarget
+
+    try:
+        directory = state_dir(find_infra_dir().parent)
+    except SpecError:
+        return  # not in a project: nothing was started
+    if LocalTarget(directory).down():
+        view.note("local stack stopped (--down)")
+
+
+class _following:
+    """Run a LogFollower for the block; re-raise its error if a wait failed because of it."""
+
+    def __init__(self, follower: LogFollower):
+        self.follower = follower
+
+    def __enter__(self) -> LogFollower:
+        return self.follower.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.follower.stop()
+
+
+def _wait_line(follower: LogFollower, predicate: Callable[[Any], bool], what: str, count: int = 1) -> Any:
+    try:
+        return follower.lines.wait_for(predicate, what, count=count)
+    except Unhealthy:
+        if isinstance(follower.error, DdbstreamError):
+            raise follower.error from None
+        if follower.error is not None:
+            raise Unhealthy(f"following the consumer's log failed: {follower.error}") from None
+        raise
+
+
+def _wait_dead_letter(client: Callable[[str], Any], queue_url: str, sequence_number: str,
+                      timeout: float = WAIT_SECONDS) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The on-failure message whose batch holds ``sequence_number``: its summary and plain records."""
+    from ddbstream.dlq import DeadLetterQueue, hydrate, plain_record
+
+    queue = DeadLetterQueue(client("sqs"), queue_url, local=True)
+    wanted = int(sequence_number)
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in queue.peek():
+            batch = message.batch or {}
+            try:
+                first, last = int(batch["startSequenceNumber"]), int(batch["endSequenceNumber"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if first <= wanted <= last:
+                records = [plain_record(r) for r in hydrate(client("dynamodbstreams"), batch)]
+                return message.summary(), records
+        if time.monotonic() > deadline:
+            raise Unhealthy(f"the failed record {sequence_number} did not reach the dead-letter queue "
+                            f"within {timeout:.0f} s: see 'ddbstream status'")
+        time.sleep(0.1)
+
+
+def _next_steps(schema: list[tuple[str, str]], down: bool, message_id: str | None) -> list[tuple[str, str]]:
+    from ddbstream.items import dumps_plain
+    from ddbstream.samples import sample_key
+
+    key = sample_key(schema, 101)
+    steps = [("ddbstream up", "start the pipeline again")] if down else []
+    steps += [
+        ("ddbstream tail --follow", "watch the consumer's log"),
+        (f"ddbstream put --item '{dumps_plain({**key, 'name': 'Ada'})}'", "write an item and see it arrive"),
+    ]
+    if message_id and not down:
+        steps += [
+            (f"ddbstream dlq show {message_id} --records", "the failed batch and its records"),
+            (f"ddbstream dlq replay {message_id}", "send it to the consumer again (it fails again while poisoned)"),
+        ]
+    steps += [
+        ("ddbstream event modify | ddbstream invoke --event -", "run the consumer once on a sample event"),
+        ("edit lambda/handler.py, then ddbstream up", "make the consumer yours"),
+    ]
+    if not down:
+        steps.append(("ddbstream down", "stop the local stack"))
+    return steps
