@@ -191,3 +191,37 @@ def test_shutdown_lets_in_flight_invocations_finish(runtime):
     assert info.value.status == 503
     assert runtime.workers() == 0
     assert not runtime.work_dir.exists()
+
+
+def test_runtime_api_sends_every_header_lambda_sends(runtime):
+    """A stand-in awslambdaric (tests/fixtures/raw_runtime) reports the raw /next response."""
+    import time
+
+    buffer = io.BytesIO()
+    raw = FIXTURES.parent / "raw_runtime"
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in raw.rglob("*.py"):
+            archive.write(path, path.relative_to(raw).as_posix())
+    lam = boto3.client("lambda", region_name="us-east-1")
+    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="r")["Role"]["Arn"]
+    lam.create_function(FunctionName="raw", Runtime="python3.12", Role=role, Handler="any.handler",
+                        Code={"ZipFile": buffer.getvalue()}, Timeout=7)
+    before_ms = time.time() * 1000
+    result = runtime.invoke("raw", b'{"a": 1}', client_context='{"custom": {"k": "v"}}')
+    seen = json.loads(result.payload)
+    headers = seen["headers"]
+    assert seen["status"] == 200 and seen["event"] == {"a": 1}
+    assert headers["Lambda-Runtime-Aws-Request-Id"] == result.request_id
+    assert before_ms + 7000 <= int(headers["Lambda-Runtime-Deadline-Ms"]) <= time.time() * 1000 + 7000
+    assert headers["Lambda-Runtime-Invoked-Function-Arn"] == "arn:aws:lambda:us-east-1:123456789012:function:raw"
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0",
+                        headers["Lambda-Runtime-Trace-Id"])
+    assert headers["Lambda-Runtime-Client-Context"] == '{"custom": {"k": "v"}}'
+    assert headers["Content-Type"] == "application/json"
+    again = json.loads(runtime.invoke("raw", b"{}").payload)
+    assert again["second_answer_status"] == 400, "a request is answered once"
+    assert again["headers"]["Lambda-Runtime-Aws-Request-Id"] != result.request_id
+
+    failed = runtime.invoke("raw", b'{"fail": "Custom.Failure"}')
+    assert failed.function_error == "Unhandled"
+    assert json.loads(failed.payload) == {"errorType": "Custom.Failure", "errorMessage": "raw failure"}

@@ -592,7 +592,8 @@ class LambdaRuntime:
         except JsonRESTError:
             raise FunctionNotFound(f"Function not found: {arn}" + (f":{qualifier}" if qualifier else "")) from None
         if getattr(fn, "package_type", "Zip") != "Zip" or not getattr(fn, "code_bytes", b""):
-            raise InvokeError(f"{name}: only zip-packaged functions run in the local daemon", "InvalidParameterValueException", 400)
+            raise InvokeError(f"{name}: no zip package the local daemon can run (image and missing S3 code are not supported)",
+                              "InvalidParameterValueException", 400)
         if not str(fn.run_time or "").startswith("python3"):
             raise InvokeError(f"{name}: runtime {fn.run_time} is not supported by the local daemon (python3.x only)",
                               "InvalidRuntimeException", 502)
@@ -600,7 +601,8 @@ class LambdaRuntime:
             name=name, arn=arn, version=str(fn.version), runtime=fn.run_time, handler=fn.handler,
             memory_mb=int(fn.memory_size or 128), timeout=float(fn.timeout or 3),
             environment=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
-            code_digest=hashlib.sha256(fn.code_bytes).hexdigest(), region=region, account=account,
+            code_digest=getattr(fn, "code_digest", None) or hashlib.sha256(fn.code_bytes).hexdigest(),
+            region=region, account=account,
         )
         return config, fn.code_bytes
 
@@ -721,6 +723,8 @@ class LambdaRuntime:
             finally:
                 self._release(worker, reusable)
             return result
+        except InvokeError:
+            raise
         except Exception:
             log.exception("invoking %s failed", invocation.config.name)
             raise
