@@ -39,8 +39,8 @@ def render(report: dict[str, Any]):
 
     def section(title: str, rows: list[tuple[str, Any]], error: str | None = None) -> None:
         grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold")
-        grid.add_column()
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")  # ARNs and URLs wrap rather than lose their ends
         if error:
             grid.add_row("error", Text(error, style="red"))
         for label, value in rows:
