@@ -16,7 +16,7 @@ locals {
   function_name     = coalesce(var.function_name, "${var.table_name}_stream_consumer")
   dlq_name          = coalesce(var.dlq_name, "${var.table_name}-dlq")
   topic_name        = coalesce(var.topic_name, "${var.table_name}-events")
-  audit_bucket_name = coalesce(var.audit_bucket_name, lower("${var.table_name}-audit-${local.account_id}"))
+  audit_bucket_name = coalesce(var.audit_bucket_name, replace(lower("${var.table_name}-audit-${local.account_id}"), "/[^a-z0-9.-]/", "-"))
   alarm_duration_ms = coalesce(var.alarm_duration_ms, var.lambda_timeout * 800)
   lambda_source_dir = coalesce(var.lambda_source_dir, "${path.root}/../lambda")
 

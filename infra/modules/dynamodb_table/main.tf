@@ -67,5 +67,5 @@ resource "aws_dynamodb_table" "this" {
     }
   }
 
-  tags = merge(var.tags, { Name = var.name })
+  tags = var.tags
 }
