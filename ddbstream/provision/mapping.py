@@ -1,0 +1,73 @@
+"""The event source mapping: the table's stream -> the consumer function (infra/modules/event_mapping)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ddbstream.errors import SpecError
+from ddbstream.spec import Spec
+
+
+def desired_mapping(spec: Spec, resources: dict[str, Any]) -> dict[str, Any]:
+    """UpdateEventSourceMapping-style settings for the spec (the same values infra/ passes)."""
+    settings: dict[str, Any] = {
+        "BatchSize": int(spec["batch_size"]),
+        "MaximumBatchingWindowInSeconds": int(spec["maximum_batching_window_in_seconds"]),
+        "MaximumRetryAttempts": int(spec["maximum_retry_attempts"]),
+        "BisectBatchOnFunctionError": bool(spec["bisect_batch_on_function_error"]),
+        "MaximumRecordAgeInSeconds": int(spec["maximum_record_age_in_seconds"]),
+        "ParallelizationFactor": int(spec["parallelization_factor"]),
+        "TumblingWindowInSeconds": int(spec["tumbling_window_in_seconds"]),
+        "FunctionResponseTypes": list(spec.get("function_response_types") or []),
+        "FilterCriteria": {"Filters": [{"Pattern": p} for p in spec.get("filter_patterns") or []]},
+        "DestinationConfig": {"OnFailure": {}},
+    }
+    if spec.get("enable_dlq") and resources.get("queue_arn"):
+        settings["DestinationConfig"] = {"OnFailure": {"Destination": resources["queue_arn"]}}
+    return settings
+
+
+def provision_mapping(
+    spec: Spec,
+    client: Callable[[str], Any],
+    resources: dict[str, Any],
+    notes: list[str],
+    progress: Callable[[str], None],
+) -> None:
+    """Create the mapping, or bring an existing one (same stream and function) to the spec."""
+    lam = client("lambda")
+    stream_arn, function_name = resources["stream_arn"], resources["function_name"]
+    desired = desired_mapping(spec, resources)
+    existing = lam.list_event_source_mappings(EventSourceArn=stream_arn, FunctionName=function_name)
+    current = next(iter(existing.get("EventSourceMappings") or []), None)
+    try:
+        if current is None:
+            progress(f"mapping the stream of {resources['table_name']} to {function_name}")
+            current = lam.create_event_source_mapping(
+                EventSourceArn=stream_arn, FunctionName=function_name,
+                StartingPosition=spec["starting_position"], Enabled=True, **desired,
+            )
+        else:
+            if current.get("StartingPosition") != spec["starting_position"]:
+                notes.append(
+                    f"event source mapping {current['UUID']} starts at {current.get('StartingPosition')} but the spec "
+                    f"says {spec['starting_position']}: a starting position cannot change; delete the mapping to apply it"
+                )
+            if _differs(current, desired):
+                progress(f"updating event source mapping {current['UUID']}")
+                current = lam.update_event_source_mapping(UUID=current["UUID"], Enabled=True, **desired)
+    except lam.exceptions.InvalidParameterValueException as exc:
+        raise SpecError(f"the event source mapping settings are invalid: {exc.response['Error']['Message']}") from None
+    resources.update(mapping_uuid=current["UUID"])
+
+
+def _differs(current: dict[str, Any], desired: dict[str, Any]) -> bool:
+    for name, value in desired.items():
+        have = current.get(name)
+        if name == "FilterCriteria":
+            have = have or {"Filters": []}
+        if name == "FunctionResponseTypes":
+            have, value = sorted(have or []), sorted(value)
+        if have != value:
+            return True
+    return current.get("State") not in ("Enabled", "Enabling", "Creating", "Updating")
