@@ -22,12 +22,13 @@ def provision(
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Provision every resource of the spec; return (resources for state.json, drift notes)."""
-    from ddbstream.provision import function, mapping, table
+    from ddbstream.provision import alarms, function, mapping, messaging, table
 
     resources: dict[str, Any] = {}
     notes: list[str] = []
     # The function comes after the table, queue, topic and bucket: its environment names them.
-    steps = [table.provision_table, function.provision_function, mapping.provision_mapping]
+    steps = [table.provision_table, messaging.provision_messaging, function.provision_function,
+             alarms.provision_alarms, mapping.provision_mapping]
     for step in steps:
         step(spec, client, resources, notes, progress)
     return resources, notes
