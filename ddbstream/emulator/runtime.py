@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import logging
 import math
@@ -50,6 +51,7 @@ MEMORY_POLL = 0.01  # seconds between peak-RSS checks of a running invocation
 IDLE_TTL = float(os.environ.get("DDBSTREAM_LAMBDA_IDLE_SECONDS", "600"))
 DRAIN_TIMEOUT = 60.0
 ASYNC_CONCURRENCY = 16
+PREWARM_RUNTIME = "python3.12"  # infra/variables.tf's default lambda_runtime
 FAKE_SESSION_TOKEN = "ddbstream-local-session-token"
 _SIGNAL_NAMES = {  # how Lambda's (Go) runtime names the signal that ended a runtime process
     signal.SIGABRT: "aborted", signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed",
@@ -191,11 +193,13 @@ def interpreter_for(runtime: str) -> Interpreter:
         if found:
             chosen = Interpreter(found[0], found[1])
         else:
-            own = _probe(sys.executable) or (sys.executable, "")
+            # The daemon's own interpreter has awslambdaric (a dependency of ddbstream).
+            ric = importlib.util.find_spec("awslambdaric")
+            runtime_dir = os.path.dirname(os.path.dirname(ric.origin)) if ric and ric.origin else ""
             mine = f"python{sys.version_info.major}.{sys.version_info.minor}"
             why = "is not on PATH" if not candidate else "cannot import awslambdaric and boto3"
-            chosen = Interpreter(own[0], own[1], warning=(
-                f"ddbstream: WARNING {runtime} {why}; running this function with the daemon's {mine} ({own[0]})"
+            chosen = Interpreter(sys.executable, runtime_dir, warning=(
+                f"ddbstream: WARNING {runtime} {why}; running this function with the daemon's {mine} ({sys.executable})"
             ))
         _interpreters[runtime] = chosen
         return chosen
@@ -270,6 +274,11 @@ class _RuntimeApiServer(ThreadingHTTPServer):
     def __init__(self, worker: "Worker"):
         self.worker = worker
         super().__init__(("127.0.0.1", 0), _RuntimeApiHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):  # a killed worker's connection: expected
+            return
+        log.exception("Runtime API request from %s failed", client_address)
 
 
 # ---------------------------------------------------------------- workers
@@ -821,4 +830,6 @@ def install(emulator) -> LambdaRuntime:
     emulator.add_route("POST", r"/2014-11-13/functions/(?P<function>[^/]+)/invoke-async/?",
                        lambda request, match: _invoke_route(runtime, request, match, "Event"))
     emulator.on_shutdown(runtime.shutdown)
+    # Finding the default runtime's interpreter spawns it: do it now, not in the first invoke.
+    threading.Thread(target=interpreter_for, args=(PREWARM_RUNTIME,), name="lambda-probe", daemon=True).start()
     return runtime
