@@ -164,18 +164,22 @@ def test_worker_never_sees_the_daemons_credentials_or_environment(runtime, monke
     assert "realsecret" not in json.dumps(env)
 
 
-def test_event_invocations_run_in_the_background(runtime):
+def wait_for_end(function: str, request_id: str) -> None:
+    """Wait until the END line of ``request_id`` is in the function's log group (moto in-process)."""
     from moto.logs.models import logs_backends
 
+    def ended():
+        group = logs_backends["123456789012"]["us-east-1"].groups.get(f"/aws/lambda/{function}")
+        messages = [e.message for s in (group.streams.values() if group else []) for e in s.events]
+        return f"END RequestId: {request_id}" in messages
+
+    wait_until(ended, timeout=10, message=f"the END line of {request_id}")
+
+
+def test_event_invocations_run_in_the_background(runtime):
     result = runtime.invoke("ok", b'{"marker": "bg"}', invocation_type="Event")
     assert (result.status_code, result.payload) == (202, b"")
-
-    def handled():
-        group = logs_backends["123456789012"]["us-east-1"].groups.get("/aws/lambda/ok")
-        messages = [e.message for s in (group.streams.values() if group else []) for e in s.events]
-        return f"END RequestId: {result.request_id}" in messages
-
-    wait_until(handled, timeout=10, message="the Event invocation's END line")
+    wait_for_end("ok", result.request_id)
 
 
 def test_shutdown_lets_in_flight_invocations_finish(runtime):
@@ -225,3 +229,28 @@ def test_runtime_api_sends_every_header_lambda_sends(runtime):
     failed = runtime.invoke("raw", b'{"fail": "Custom.Failure"}')
     assert failed.function_error == "Unhandled"
     assert json.loads(failed.payload) == {"errorType": "Custom.Failure", "errorMessage": "raw failure"}
+
+
+def test_reserved_concurrency_throttles(runtime):
+    from ddbstream.emulator.runtime import Throttled
+
+    lam = boto3.client("lambda", region_name="us-east-1")
+    lam.put_function_concurrency(FunctionName="ok", ReservedConcurrentExecutions=0)
+    with pytest.raises(Throttled) as info:
+        runtime.invoke("ok", b"{}")
+    assert (info.value.code, info.value.status) == ("TooManyRequestsException", 429)
+
+    lam.put_function_concurrency(FunctionName="ok", ReservedConcurrentExecutions=1)
+    results = []
+    caller = threading.Thread(target=lambda: results.append(runtime.invoke("ok", b'{"sleep": 1}')))
+    caller.start()
+    wait_until(lambda: runtime.workers() == 1, timeout=10, message="a busy worker")
+    with pytest.raises(Throttled):
+        runtime.invoke("ok", b"{}")
+    queued = runtime.invoke("ok", b'{"marker": "queued"}', invocation_type="Event")
+    assert queued.status_code == 202, "an Event invocation waits for a free slot instead"
+    caller.join(10)
+    assert results[0].function_error is None
+    wait_for_end("ok", queued.request_id)
+    lam.delete_function_concurrency(FunctionName="ok")
+    assert runtime.invoke("ok", b"{}").function_error is None

@@ -76,6 +76,13 @@ class InvokeError(DdbstreamError):
         self.status = status or self.status
 
 
+class Throttled(InvokeError):
+    """More concurrent invocations than the function's reserved concurrency."""
+
+    code = "TooManyRequestsException"
+    status = 429
+
+
 class FunctionNotFound(InvokeError):
     code = "ResourceNotFoundException"
     status = 404
@@ -109,6 +116,7 @@ class FunctionConfig:
     code_digest: str
     region: str
     account: str
+    reserved_concurrency: int | None = field(default=None, compare=False)  # changing it keeps workers
 
     @property
     def key(self) -> tuple[str, str]:
@@ -564,6 +572,7 @@ class LambdaRuntime:
         self._fingerprints: dict[tuple[str, str], FunctionConfig] = {}
         self._busy: set[Worker] = set()
         self._stoppers: list[threading.Thread] = []
+        self._active: dict[str, int] = {}  # function ARN -> invocations holding a worker
         self._inflight = 0
         self._stopping = False
         self._extract_lock = threading.Lock()
@@ -612,6 +621,7 @@ class LambdaRuntime:
             environment=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
             code_digest=getattr(fn, "code_digest", None) or hashlib.sha256(fn.code_bytes).hexdigest(),
             region=region, account=account,
+            reserved_concurrency=None if fn.reserved_concurrency is None else int(fn.reserved_concurrency),
         )
         return config, fn.code_bytes
 
@@ -638,6 +648,10 @@ class LambdaRuntime:
     def _acquire(self, config: FunctionConfig, code: bytes) -> Worker:
         retired: list[Worker] = []
         with self._lock:
+            active = self._active.get(config.arn, 0)
+            if config.reserved_concurrency is not None and active >= config.reserved_concurrency:
+                raise Throttled("Rate Exceeded.")
+            self._active[config.arn] = active + 1
             if self._fingerprints.get(config.key) != config:  # new code or configuration
                 retired = self._idle.pop(config.key, [])
                 self._fingerprints[config.key] = config
@@ -654,12 +668,21 @@ class LambdaRuntime:
         for old in retired:
             old.stop()
         if worker is None:
-            worker = Worker(self, config, self.code_dir(config, code))
+            try:
+                worker = Worker(self, config, self.code_dir(config, code))
+            except BaseException:
+                self._unclaim(config)
+                raise
             with self._lock:
                 self._busy.add(worker)
         return worker
 
+    def _unclaim(self, config: FunctionConfig) -> None:
+        with self._lock:
+            self._active[config.arn] -= 1
+
     def _release(self, worker: Worker, reusable: bool) -> None:
+        self._unclaim(worker.config)
         with self._lock:
             self._busy.discard(worker)
             keep = (reusable and worker.alive and not self._stopping
@@ -708,7 +731,7 @@ class LambdaRuntime:
             self._inflight += 1
         if invocation_type == "Event":
             try:
-                self._async.submit(self._invoke_and_count, invocation, code)
+                self._async.submit(self._invoke_and_count, invocation, code, True)
             except RuntimeError:
                 self._done_one()
                 raise InvokeError("the local Lambda runtime is stopping", "ServiceException", 503) from None
@@ -723,9 +746,22 @@ class LambdaRuntime:
             self._inflight -= 1
             self._lock.notify_all()
 
-    def _invoke_and_count(self, invocation: Invocation, code: bytes) -> InvokeResult:
+    def _acquire_queued(self, config: FunctionConfig, code: bytes) -> Worker:
+        """For Event invocations: a throttled event waits for a free slot, as Lambda's queue does."""
+        delay = 0.05
+        while True:
+            try:
+                return self._acquire(config, code)
+            except Throttled:
+                if self._stopping:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def _invoke_and_count(self, invocation: Invocation, code: bytes, queued: bool = False) -> InvokeResult:
         try:
-            worker = self._acquire(invocation.config, code)
+            acquire = self._acquire_queued if queued else self._acquire
+            worker = acquire(invocation.config, code)
             reusable = False
             try:
                 result, reusable = worker.run(invocation)
