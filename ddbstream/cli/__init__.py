@@ -14,6 +14,7 @@ import typer  # noqa: E402
 from ddbstream.cli import demo as _demo
 from ddbstream.cli import events as _events
 from ddbstream.cli import items as _items
+from ddbstream.cli import load as _load
 from ddbstream.cli import stack as _stack
 from ddbstream.cli import dlq as _dlq
 from ddbstream.cli import status as _status
@@ -35,6 +36,7 @@ _dlq.register(app)
 _status.register(app)
 _events.register(app)
 _demo.register(app)
+_load.register(app)
 
 
 def main() -> None:

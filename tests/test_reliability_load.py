@@ -1,0 +1,98 @@
+"""`ddbstream load`: the write plan, and the real command against a real daemon."""
+
+import json
+from collections import Counter
+
+import boto3
+import pytest
+
+from ddbstream.errors import ExitCode
+from ddbstream.load import make_plan, percentile
+from support import run_cli
+
+SCHEMA = [("employeeid", "S")]
+
+
+def test_plan_is_reproducible_and_every_write_changes_its_item():
+    plan = make_plan(500, 40, SCHEMA, "r1", workers=3, seed=7)
+    assert plan == make_plan(500, 40, SCHEMA, "r1", workers=3, seed=7)
+    assert plan != make_plan(500, 40, SCHEMA, "r1", workers=3, seed=8)
+    assert Counter(w.op for w in plan).keys() == {"put", "update", "delete"}
+    exists: dict[str, bool] = {}
+    workers: dict[str, int] = {}
+    for write in plan:
+        # A key's first write (and the first after a delete) is a put; deletes hit existing items only.
+        if not exists.get(write.key_id):
+            assert write.op == "put", write
+        exists[write.key_id] = write.op != "delete"
+        assert workers.setdefault(write.key_id, write.worker) == write.worker  # one writer per key
+    assert len({w.key_id for w in plan}) == 40
+
+
+def test_plan_keys_follow_the_schema():
+    plan = make_plan(10, 3, [("UserId", "N"), ("ts", "S")], "r2")
+    assert all(set(w.key) == {"UserId", "ts"} and "N" in w.key["UserId"] for w in plan)
+
+
+def test_percentile_nearest_rank():
+    assert percentile([], 50) is None
+    assert percentile([5.0], 99) == 5.0
+    assert percentile(list(range(1, 101)), 50) == 50
+    assert percentile(list(range(1, 101)), 99) == 99
+
+
+@pytest.mark.e2e
+def test_load_command_accounts_for_every_event(stack):
+    project, info = stack
+    result = run_cli("load", "--count", "300", "--workers", "3", "--keys", "25", "--wait", "60", "--json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["writes"] == 300 and summary["writeErrors"] == 0
+    assert summary["streamRecords"] == 300
+    assert summary["processed"] == 300 and summary["lost"] == 0 and summary["complete"]
+    assert summary["dlqMessages"] == 0 and summary["orderViolations"] == 0 and summary["mismatches"] == 0
+    assert summary["writesPerSecond"] > 0 and summary["eventsProcessedPerSecond"] > 0
+    latency = summary["latencyMs"]
+    assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"]
+
+    # Cross-check against the stream and the log group read independently of ddbstream.load.
+    clients = {name: boto3.client(name, endpoint_url=info["endpoint"], region_name="us-east-1",
+                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+               for name in ("dynamodbstreams", "logs")}
+    streams = clients["dynamodbstreams"]
+    arn = info["resources"]["stream_arn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    event_ids = set()
+    while iterator:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        if not page["Records"]:
+            break
+        event_ids |= {r["eventID"] for r in page["Records"]}
+        iterator = page.get("NextShardIterator")
+    assert len(event_ids) == 300
+    logged = set()
+    for page in clients["logs"].get_paginator("filter_log_events").paginate(
+            logGroupName=info["resources"]["log_group"], interleaved=True):
+        for event in page["events"]:
+            if event["message"].startswith("{"):
+                logged.add(json.loads(event["message"]).get("eventID"))
+    assert event_ids <= logged
+
+    human = run_cli("load", "--count", "20", "--rate", "200", "--keys", "5", cwd=project)
+    assert human.returncode == 0, human.stderr
+    assert "processed       20" in human.stdout and "lost            0" in human.stdout
+
+
+@pytest.mark.e2e
+def test_load_refuses_bad_options_before_writing(stack):
+    project, _ = stack
+    for args, fragment in ((["--count", "0"], "--count must be at least 1"),
+                           (["--rate", "-1"], "--rate must be 0 (no limit) or more"),
+                           (["--workers", "0"], "--workers must be between 1 and 64"),
+                           (["--keys", "0"], "--keys must be at least 1"),
+                           (["--wait", "-5"], "--wait must be 0 or more seconds")):
+        result = run_cli("load", *args, cwd=project)
+        assert result.returncode == ExitCode.INVALID_INPUT, result.stderr
+        assert result.stderr.strip() == f"error: {fragment}" and "Traceback" not in result.stderr
+    assert run_cli("scan", "--json", cwd=project).stdout == ""
