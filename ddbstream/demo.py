@@ -206,6 +206,7 @@ def _is_failure(keys: dict[str, Any]) -> Callable[[Any], bool]:
 def run_demo(view: DemoView, down: bool = False) -> None:
     """The whole demo; stops the stack at the end when ``down`` (also after a failure)."""
     from ddbstream.clients import client_for
+    from ddbstream.durations import iso_ms
     from ddbstream.items import build_update, dumps_plain, to_ddb
     from ddbstream.samples import sample_key
     from ddbstream.table import ItemStore
@@ -236,11 +237,13 @@ def run_demo(view: DemoView, down: bool = False) -> None:
                           "(switched back off at the end)")
             message_id = None
             alice, bob, mallory = (sample_key(schema, number) for number in (901, 902, 903))
+            # DynamoDB streams nothing for a put that changes nothing: stamp each run's items.
+            run = iso_ms(time.time() * 1000)
 
             view.step("Write items; the consumer logs each change")
-            store.put(to_ddb(_item(alice, name="Alice Martin", department="Engineering", salary=Decimal(85000))))
+            store.put(to_ddb(_item(alice, name="Alice Martin", department="Engineering", salary=Decimal(85000), demo_run=run)))
             view.wrote("put", store.describe_key(to_ddb(alice)), "name=Alice Martin, department=Engineering")
-            store.put(to_ddb(_item(bob, name="Bob Stone", department="Finance", salary=Decimal(72000))))
+            store.put(to_ddb(_item(bob, name="Bob Stone", department="Finance", salary=Decimal(72000), demo_run=run)))
             view.wrote("put", store.describe_key(to_ddb(bob)), "name=Bob Stone, department=Finance")
             expression, names, values = build_update(["department=Platform"], [], ["salary=5000"], schema)
             store.update(to_ddb(alice), expression, names, values)
@@ -261,7 +264,7 @@ def run_demo(view: DemoView, down: bool = False) -> None:
                 view.note("skipped: the pipeline has no dead-letter queue (enable_dlq = false)")
             else:
                 attribute = injection.attribute
-                store.put(to_ddb(_item(mallory, name="Mallory", **{attribute: True})))
+                store.put(to_ddb(_item(mallory, name="Mallory", demo_run=run, **{attribute: True})))
                 view.wrote("put", store.describe_key(to_ddb(mallory)), f"{attribute}=true (this record fails)")
                 failed = _wait_line(follower, _is_failure(mallory), f"the failure of {dumps_plain(mallory)}")
                 summary, records = _wait_dead_letter(client, queue_url, failed.data["sequenceNumber"])
@@ -275,10 +278,16 @@ def run_demo(view: DemoView, down: bool = False) -> None:
         from ddbstream.status import collect
 
         view.status(collect(state, client))
-        view.next_steps(_next_steps(schema, down, message_id))
-    finally:
+        if message_id:
+            view.note("the mapping's failed last result and the message in the dead-letter queue are the demo's "
+                      "failing record: 'ddbstream dlq purge' clears the queue")
         if down:
             _stop_stack(view)
+        view.next_steps(_next_steps(schema, down, message_id))
+    except BaseException:
+        if down:
+            _stop_stack(view)
+        raise
 
 
 def _stop_stack(view: DemoView) -> None:
