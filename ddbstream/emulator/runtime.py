@@ -344,7 +344,7 @@ class Worker:
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(code_dir), self.interpreter.runtime_dir) if p),
+            "PYTHONPATH": str(code_dir),  # the interpreter finds awslambdaric and boto3 itself
             "AWS_ENDPOINT_URL": self.runtime.endpoint,
             # Nothing from the user's ~/.aws (profiles, credentials, endpoints) reaches a function.
             "AWS_CONFIG_FILE": os.devnull,
