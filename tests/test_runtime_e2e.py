@@ -372,3 +372,20 @@ def test_aws_cli_invoke(clients, make_function, daemon, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["StatusCode"] == 200
     assert json.loads(out.read_text())["event"] == {"via": "cli"}
+
+
+def test_stopping_the_daemon_stops_its_workers(tmp_path):
+    from ddbstream.targets.local import pid_running
+
+    endpoint, pid = start_daemon(tmp_path / "own", REGION)
+    try:
+        lam = local_client("lambda", endpoint, REGION)
+        role_arn = local_client("iam", endpoint, REGION).create_role(
+            RoleName="own", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam.create_function(FunctionName="ok", Runtime="python3.12", Role=role_arn, Handler="ok.handler",
+                            Code={"ZipFile": fixture_zip()})
+        worker_pid = json.loads(lam.invoke(FunctionName="ok", Payload=b"{}")["Payload"].read())["pid"]
+        assert pid_running(worker_pid)
+    finally:
+        assert stop_daemon(State(target="local", region=REGION, pid=pid))
+    assert not pid_running(worker_pid), "no worker outlives the daemon"
