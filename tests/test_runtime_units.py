@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -140,8 +141,6 @@ def test_python_api_result_and_log_tail(runtime):
     result = runtime.invoke("ok", b'{"n": 1}', log_type="Tail")
     assert (result.status_code, result.function_error, result.executed_version) == (200, None, "$LATEST")
     assert json.loads(result.payload)["request_id"] == result.request_id
-    import base64
-
     assert f"END RequestId: {result.request_id}" in base64.b64decode(result.log_result).decode()
     assert runtime.invoke("ok", b"{}").log_result is None
     assert runtime.invoke("ok", b"{}", invocation_type="DryRun").status_code == 204

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.util
+import io
 import json
 import logging
 import math
@@ -632,8 +633,6 @@ class LambdaRuntime:
             if not target.is_dir():
                 staging = Path(tempfile.mkdtemp(dir=self.work_dir, prefix="extract-"))
                 try:
-                    import io
-
                     with zipfile.ZipFile(io.BytesIO(code)) as archive:
                         archive.extractall(staging)
                 except zipfile.BadZipFile:
