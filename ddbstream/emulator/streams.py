@@ -489,6 +489,23 @@ _installed = False
 _install_lock = threading.Lock()
 
 
+def _patch_expression_errors() -> None:
+    """moto raises ValueError (an HTTP 500) on a malformed condition or filter expression;
+    DynamoDB answers ValidationException. Assumes moto's ConditionExpressionParser.parse."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.exceptions import MockValidationException
+
+    original = ConditionExpressionParser.parse
+
+    def parse(self: Any) -> Any:
+        try:
+            return original(self)
+        except ValueError as exc:
+            raise MockValidationException(f"Invalid expression: Syntax error; {exc}") from None
+
+    ConditionExpressionParser.parse = parse
+
+
 def patch_moto() -> None:
     """Apply the patches (idempotent)."""
     global _installed
@@ -502,6 +519,7 @@ def patch_moto() -> None:
         StreamShard.__init__ = _patched_shard_init(StreamShard.__init__)
         StreamShard.add = _shard_add
         DynamoDBBackend.update_item = _patched_update_item(DynamoDBBackend.update_item)
+        _patch_expression_errors()
         DynamoDBStreamsHandler.describe_stream = _api(_describe_stream)
         DynamoDBStreamsHandler.get_shard_iterator = _api(_get_shard_iterator)
         DynamoDBStreamsHandler.get_records = _api(_get_records)
