@@ -227,3 +227,14 @@ def test_metrics_route(daemon, pipeline):
     assert metrics["IteratorAgeMilliseconds"] == 0
     assert metrics["State"] == "Enabled"
     assert metrics["Invocations"] == 0
+
+
+def test_moto_never_holds_a_mapping(daemon, pipeline):
+    from moto.awslambda.models import lambda_backends
+    from moto.dynamodb.models import dynamodb_backends
+
+    function, arn = pipeline
+    daemon.mapping(function, arn)
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[arn.split("/")[1]]
+    assert table.lambda_event_source_mappings == {}
+    assert list(lambda_backends["123456789012"]["us-east-1"].list_event_source_mappings(None, None)) == []

@@ -71,6 +71,7 @@ def test_table_attributes_used_by_streams():
         assert item.hash_key.to_json() == {"S": "a"} and item.range_key.to_json() == {"S": "b"}
         assert item.attrs["n"].type == "N" and item.attrs["n"].value == "1"
         assert [i.to_json() for i in table.all_items()] == [item.to_json()]
+        assert table.items[item.hash_key][item.range_key] is item  # the layout the TTL sweeper walks
         assert table.delete_item(item.hash_key, item.range_key) is item
         backend.update_time_to_live("assumptions", {"Enabled": True, "AttributeName": "exp"})
         assert table.ttl["TimeToLiveStatus"] == "ENABLED" and table.ttl["AttributeName"] == "exp"

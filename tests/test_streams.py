@@ -33,7 +33,7 @@ def read_all(daemon, arn, kind="TRIM_HORIZON", sequence=None):
     while True:
         page = client.get_records(ShardIterator=iterator, Limit=1000)
         records += page["Records"]
-        if not page["Records"]:
+        if not page["Records"] or "NextShardIterator" not in page:  # caught up, or a closed shard read to its end
             return records
         iterator = page["NextShardIterator"]
 
@@ -208,7 +208,7 @@ def test_ttl_deletions_carry_the_service_identity(daemon):
     assert by_key["expired"]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
     assert "userIdentity" not in by_key["no-ttl"]
     # The Lambda rendering of the same record uses Lambda's field names.
-    record = next(r for r in daemon.stream(arn).read(0, 100) if r.data["eventName"] == "REMOVE")
+    record = next(r for r in daemon.stream(arn).read(0, 100) if r.data.get("userIdentity"))
     assert record.event["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
     assert record.event["eventSourceARN"] == arn
 
@@ -229,3 +229,16 @@ def test_a_write_wakes_a_waiting_reader(daemon):
     thread.join(timeout=10)
     assert woke.is_set()
     assert stream.read(position, 10)[0].data["dynamodb"]["Keys"] == {"k": {"S": "wake"}}
+
+
+def test_a_deleted_tables_stream_stays_readable_and_is_disabled(daemon):
+    table, arn = daemon.table()
+    daemon.put(table, "kept")
+    daemon.client("dynamodb").delete_table(TableName=table)
+    description = daemon.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]
+    assert description["StreamStatus"] == "DISABLED"
+    assert "EndingSequenceNumber" in description["Shards"][0]["SequenceNumberRange"]
+    assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, arn)] == ["kept"]
+    client = daemon.client("dynamodbstreams")
+    page = client.get_records(ShardIterator=shard_iterator(daemon, arn, "TRIM_HORIZON"))
+    assert len(page["Records"]) == 1 and "NextShardIterator" not in page  # the closed shard ends there

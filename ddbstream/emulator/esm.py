@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ddbstream.emulator.filters import Pattern, record_matches
+from ddbstream.errors import DdbstreamError
 from ddbstream.emulator.streams import Record, Stream, StreamRegistry, retention_seconds
 
 log = logging.getLogger("ddbstream.emulator.esm")
@@ -537,6 +538,9 @@ class Engine:
             return None
         try:
             return runtime.invoke(function_arn, payload, invocation_type="RequestResponse")
+        except DdbstreamError as exc:  # Lambda refused the call (function deleted, runtime stopping, ...)
+            log.warning("invoking %s failed: %s", function_arn, exc.message)
+            return None
         except Exception:
             log.exception("invoking %s failed", function_arn)
             return None

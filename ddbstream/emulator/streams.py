@@ -408,8 +408,22 @@ def _api(method: Callable) -> Callable:
 
 def _describe_stream(self: Any) -> dict:
     stream = REGISTRY.require(self._get_param("StreamArn"))
+    if not _table_still_streams(stream):
+        stream.close()  # the table was deleted or its stream disabled: the shard is closed
     stream.trim()
     return {"StreamDescription": stream.describe()}
+
+
+def _table_still_streams(stream: Stream) -> bool:
+    from moto.dynamodb.models import dynamodb_backends
+
+    account = stream.arn.split(":")[4]
+    table = dynamodb_backends[account][stream.region].tables.get(stream.table_name)
+    return (
+        table is not None
+        and table.latest_stream_label == stream.label
+        and bool((table.stream_specification or {}).get("StreamEnabled"))
+    )
 
 
 def _get_shard_iterator(self: Any) -> dict:
@@ -538,6 +552,13 @@ def _ttl_seconds(value: Any) -> float | None:
         return None
 
 
+def _items_of(table: Any) -> list:
+    """Every item of a moto table (``table.items``: hash -> item, or hash -> range -> item)."""
+    if table.range_key_attr is None:
+        return list(table.items.values())
+    return [item for by_range in list(table.items.values()) for item in list(by_range.values())]
+
+
 def sweep_expired_items(now: float | None = None) -> int:
     """Delete every item whose TTL has passed, as DynamoDB's TTL process does; return how many."""
     from moto.dynamodb.models import dynamodb_backends
@@ -552,7 +573,7 @@ def sweep_expired_items(now: float | None = None) -> int:
                 if ttl.get("TimeToLiveStatus") != "ENABLED" or not attribute:
                     continue
                 try:
-                    items = table.all_items()
+                    items = _items_of(table)
                 except RuntimeError:  # a concurrent write changed the table: next sweep
                     continue
                 for item in items:
