@@ -132,6 +132,25 @@ def test_filters_skip_records_and_the_checkpoint_moves_past_them(daemon, runtime
     assert metrics["RecordsSkipped"] == 3 and metrics["PendingRecords"] == 0
 
 
+def test_filters_are_ored_and_match_the_event_fields(daemon, runtime):
+    table, arn, function = new_pipeline(daemon)
+    filters = [
+        {"Pattern": json.dumps({"dynamodb": {"Keys": {"k": {"S": [{"prefix": "user#"}]}}}})},
+        {"Pattern": json.dumps({"eventName": ["REMOVE"], "dynamodb": {"ApproximateCreationDateTime": [{"numeric": [">", 0]}]}})},
+    ]
+    other = daemon.function()
+    daemon.mapping(function, arn, FilterCriteria={"Filters": filters})
+    daemon.mapping(other, arn)  # unfiltered: tells when every record went by
+    daemon.put(table, "user#1")
+    daemon.put(table, "order#1")
+    daemon.client("dynamodb").delete_item(TableName=table, Key={"k": {"S": "order#1"}})
+    daemon.put(table, "user#2")
+    wait_until(lambda: len(runtime.delivered(other)) == 4)
+    wait_until(lambda: runtime.delivered(function) == ["user#1", "order#1", "user#2"])
+    names = [r["eventName"] for e in runtime.events(function) for r in e["Records"]]
+    assert names == ["INSERT", "REMOVE", "INSERT"]
+
+
 def test_two_mappings_on_one_stream_each_see_every_record(daemon, runtime):
     table, arn, first = new_pipeline(daemon)
     second = daemon.function()

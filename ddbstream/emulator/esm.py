@@ -280,7 +280,7 @@ class Lane:
                 return
         rest.retries += 1
         limit = settings.maximum_retry_attempts
-        if limit != -1 and rest.retries > limit:
+        if (limit != -1 and rest.retries > limit) or (rest.final and self._window_expired(rest)):
             if rest.final:
                 log.warning("mapping %s: the final invoke of a tumbling window failed; window dropped", self.mapping.uuid)
                 self.window_open = False
@@ -293,11 +293,18 @@ class Lane:
         self.failures += 1
         self._sleep(min(BACKOFF_FIRST * 2 ** (self.failures - 1), BACKOFF_MAX))
 
+    def _max_age(self) -> float:
+        max_age = self.mapping.settings.maximum_record_age_in_seconds
+        return retention_seconds() if max_age == -1 else min(max_age, retention_seconds())
+
+    def _window_expired(self, batch: Batch) -> bool:
+        """A failing final invoke is retried until its window's records would have expired."""
+        end = (batch.window_start or 0.0) + self.mapping.settings.tumbling_window_in_seconds
+        return time.time() - end > self._max_age()
+
     def _expired_prefix(self, records: list[Record]) -> int:
         """How many records at the front are past MaximumRecordAgeInSeconds or the retention."""
-        max_age = self.mapping.settings.maximum_record_age_in_seconds
-        limit = retention_seconds() if max_age == -1 else min(max_age, retention_seconds())
-        horizon = time.time() - limit
+        horizon = time.time() - self._max_age()
         count = 0
         for record in records:
             if record.arrival >= horizon:
