@@ -165,11 +165,13 @@ class Lane:
             full = False
             window_ends = False
             for record in stream.read(position, max(settings.batch_size, 100)):
-                if not self._owns(record) or not record_matches(settings.patterns, record.event):
+                owned = self._owns(record)
+                if not owned or not record_matches(settings.patterns, record.event):
+                    if owned:
+                        mapping.note_skipped()  # filtered out: dropped, never delivered
                     position = record.index + 1
                     if not records:
-                        self.cursor = position  # skipped records: the checkpoint moves on
-                        mapping.note_skipped()
+                        self.cursor = position  # the checkpoint moves past skipped records
                     continue
                 if tumbling:
                     start = self._window_of(record)
