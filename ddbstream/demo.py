@@ -119,8 +119,12 @@ class LogFollower:
 # ---------------------------------------------------------------- the stack
 
 
-def ensure_stack(view: DemoView):
-    """The running local stack, started (or completed) from the spec when needed."""
+def ensure_stack(view: DemoView, throwaway: bool = False):
+    """The running local stack, started (or completed) from the spec when needed.
+
+    A ``throwaway`` stack (demo --down) is started with failure injection on, which saves
+    switching it on and off again.
+    """
     from ddbstream.spec import load_spec
     from ddbstream.state import read_state, state_dir
     from ddbstream.targets.local import LocalTarget, daemon_alive
@@ -136,6 +140,10 @@ def ensure_stack(view: DemoView):
         view.note(f"reusing the local stack running on {state.endpoint}")
         return state
     started = time.monotonic()
+    if throwaway and not spec.get("fail_attribute"):
+        spec = load_spec(overrides=[f"fail_attribute={DEMO_FAIL_ATTRIBUTE}"])
+        view.note(f"starting with fail_attribute={DEMO_FAIL_ATTRIBUTE}: records with a true "
+                  f"'{DEMO_FAIL_ATTRIBUTE}' attribute fail (the stack stops at the end)")
     state, notes = LocalTarget(directory).up(spec, progress=view.progress)
     for line in notes:
         view.note(f"drift: {line}")
@@ -205,89 +213,116 @@ def _is_failure(keys: dict[str, Any]) -> Callable[[Any], bool]:
 
 def run_demo(view: DemoView, down: bool = False) -> None:
     """The whole demo; stops the stack at the end when ``down`` (also after a failure)."""
-    from ddbstream.clients import client_for
-    from ddbstream.durations import iso_ms
-    from ddbstream.items import build_update, dumps_plain, to_ddb
-    from ddbstream.samples import sample_key
-    from ddbstream.table import ItemStore
-
     view.step("Start the pipeline")
     try:
-        state = ensure_stack(view)
-        resources = state.resources
-        schema = [tuple(pair) for pair in resources["key_schema"]]
-        function = resources["function_name"]
-        clients: dict[str, Any] = {}
-
-        def client(service: str) -> Any:
-            if service not in clients:
-                clients[service] = client_for(state, service)
-            return clients[service]
-
-        store = ItemStore(client("dynamodb"), resources["table_name"], schema)
-        view_type = resources.get("stream_view_type") or "NEW_AND_OLD_IMAGES"
-        mapping = client("lambda").get_event_source_mapping(UUID=resources["mapping_uuid"])
-        if mapping.get("FilterCriteria", {}).get("Filters"):
-            view.note("the mapping has filter patterns: the demo's changes reach the consumer only if they match")
-
-        follower = LogFollower(client("logs"), f"/aws/lambda/{function}", view, int(time.time() * 1000) - 1000)
-        with FailureInjection(client("lambda"), function) as injection, _following(follower):
+        demo = _Demo(view, ensure_stack(view, throwaway=down))
+        with FailureInjection(demo.client("lambda"), demo.function) as injection, _following(demo.follower):
             if injection.switched_on:
-                view.note(f"failure injection on for the demo: FAIL_ATTRIBUTE={injection.attribute} on {function} "
-                          "(switched back off at the end)")
-            message_id = None
-            alice, bob, mallory = (sample_key(schema, number) for number in (901, 902, 903))
-            # DynamoDB streams nothing for a put that changes nothing: stamp each run's items.
-            run = iso_ms(time.time() * 1000)
-
+                view.note(f"failure injection on for the demo: FAIL_ATTRIBUTE={injection.attribute} on "
+                          f"{demo.function} (switched back off at the end)")
             view.step("Write items; the consumer logs each change")
-            store.put(to_ddb(_item(alice, name="Alice Martin", department="Engineering", salary=Decimal(85000), demo_run=run)))
-            view.wrote("put", store.describe_key(to_ddb(alice)), "name=Alice Martin, department=Engineering")
-            store.put(to_ddb(_item(bob, name="Bob Stone", department="Finance", salary=Decimal(72000), demo_run=run)))
-            view.wrote("put", store.describe_key(to_ddb(bob)), "name=Bob Stone, department=Finance")
-            expression, names, values = build_update(["department=Platform"], [], ["salary=5000"], schema)
-            store.update(to_ddb(alice), expression, names, values)
-            view.wrote("update", store.describe_key(to_ddb(alice)), "department=Platform, salary +5000")
-            store.delete(to_ddb(bob))
-            view.wrote("delete", store.describe_key(to_ddb(bob)), None)
-            # The n-th change of a key is the n-th write to it (a put is a MODIFY when a previous demo left the item).
-            for what, keys, count in (("put", alice, 1), ("put", bob, 1), ("update", alice, 2), ("delete", bob, 2)):
-                line = _wait_line(follower, _is_change(keys), f"the {what} of {dumps_plain(keys)}", count)
-            follower.lines.wait_report(line)
-
+            demo.write_items()
             view.step("A record that fails ends in the dead-letter queue")
-            queue_url = resources.get("queue_url")
-            if view_type not in IMAGE_VIEWS:
-                view.note(f"skipped: the stream's view type is {view_type}, so records carry no new image "
-                          "for the failure injection to look at")
-            elif not queue_url:
-                view.note("skipped: the pipeline has no dead-letter queue (enable_dlq = false)")
-            else:
-                attribute = injection.attribute
-                store.put(to_ddb(_item(mallory, name="Mallory", demo_run=run, **{attribute: True})))
-                view.wrote("put", store.describe_key(to_ddb(mallory)), f"{attribute}=true (this record fails)")
-                failed = _wait_line(follower, _is_failure(mallory), f"the failure of {dumps_plain(mallory)}")
-                summary, records = _wait_dead_letter(client, queue_url, failed.data["sequenceNumber"])
-                last = follower.lines.wait_for(_is_failure(mallory), "", 2.0, count=int(summary.get("attempts") or 1))
-                if last is not None:
-                    follower.lines.wait_report(last)
-                view.dead_letter(summary, records)
-                message_id = summary["messageId"]
-
+            message_id = demo.fail_one(injection.attribute)
         view.step("Status")
-        from ddbstream.status import collect
-
-        view.status(collect(state, client))
-        if message_id:
-            view.note("the mapping's failed last result and the message in the dead-letter queue are the demo's "
-                      "failing record: 'ddbstream dlq purge' clears the queue")
+        demo.show_status(message_id)
         if down:
             _stop_stack(view)
-        view.next_steps(_next_steps(schema, down, message_id))
+        view.next_steps(_next_steps(demo.schema, down, message_id))
     except BaseException:
         if down:
             _stop_stack(view)
         raise
+
+
+class _Demo:
+    """The demo's steps against one running stack."""
+
+    def __init__(self, view: DemoView, state: Any):
+        from ddbstream.durations import iso_ms
+        from ddbstream.samples import sample_key
+        from ddbstream.table import ItemStore
+
+        self.view = view
+        self.state = state
+        self._clients: dict[str, Any] = {}
+        resources = state.resources
+        self.schema = [tuple(pair) for pair in resources["key_schema"]]
+        self.function = resources["function_name"]
+        self.store = ItemStore(self.client("dynamodb"), resources["table_name"], self.schema)
+        self.alice, self.bob, self.mallory = (sample_key(self.schema, number) for number in (901, 902, 903))
+        # DynamoDB streams nothing for a put that changes nothing: each run stamps its items.
+        self.run = iso_ms(time.time() * 1000)
+        mapping = self.client("lambda").get_event_source_mapping(UUID=resources["mapping_uuid"])
+        if mapping.get("FilterCriteria", {}).get("Filters"):
+            view.note("the mapping has filter patterns: the demo's changes reach the consumer only if they match")
+        self.follower = LogFollower(self.client("logs"), f"/aws/lambda/{self.function}", view,
+                                    int(time.time() * 1000) - 1000)
+
+    def client(self, service: str) -> Any:
+        from ddbstream.clients import client_for
+
+        if service not in self._clients:
+            self._clients[service] = client_for(self.state, service)
+        return self._clients[service]
+
+    def _put(self, key: dict[str, Any], detail: str, **attributes: Any) -> None:
+        from ddbstream.items import to_ddb
+
+        self.store.put(to_ddb(_item(key, **attributes, demo_run=self.run)))
+        self.view.wrote("put", self.store.describe_key(to_ddb(key)), detail)
+
+    def write_items(self) -> None:
+        """Put two items, update one, delete the other; wait until the consumer has logged all four."""
+        from ddbstream.items import build_update, dumps_plain, to_ddb
+
+        alice, bob = self.alice, self.bob
+        self._put(alice, "name=Alice Martin, department=Engineering",
+                  name="Alice Martin", department="Engineering", salary=Decimal(85000))
+        self._put(bob, "name=Bob Stone, department=Finance", name="Bob Stone", department="Finance",
+                  salary=Decimal(72000))
+        expression, names, values = build_update(["department=Platform"], [], ["salary=5000"], self.schema)
+        self.store.update(to_ddb(alice), expression, names, values)
+        self.view.wrote("update", self.store.describe_key(to_ddb(alice)), "department=Platform, salary +5000")
+        self.store.delete(to_ddb(bob))
+        self.view.wrote("delete", self.store.describe_key(to_ddb(bob)), None)
+        # The n-th change of a key is the n-th write to it (a put is a MODIFY when a previous demo left the item).
+        for what, keys, count in (("put", alice, 1), ("put", bob, 1), ("update", alice, 2), ("delete", bob, 2)):
+            line = _wait_line(self.follower, _is_change(keys), f"the {what} of {dumps_plain(keys)}", count)
+        self.follower.lines.wait_report(line)
+
+    def fail_one(self, attribute: str) -> str | None:
+        """Put a record the consumer fails on; show its dead-letter message. Returns the message id."""
+        from ddbstream.items import dumps_plain
+
+        view_type = self.state.resources.get("stream_view_type") or "NEW_AND_OLD_IMAGES"
+        queue_url = self.state.resources.get("queue_url")
+        if view_type not in IMAGE_VIEWS:
+            self.view.note(f"skipped: the stream's view type is {view_type}, so records carry no new image "
+                           "for the failure injection to look at")
+            return None
+        if not queue_url:
+            self.view.note("skipped: the pipeline has no dead-letter queue (enable_dlq = false)")
+            return None
+        mallory = self.mallory
+        self._put(mallory, f"{attribute}=true (this record fails)", name="Mallory", **{attribute: True})
+        failed = _wait_line(self.follower, _is_failure(mallory), f"the failure of {dumps_plain(mallory)}")
+        summary, records = _wait_dead_letter(self.client, queue_url, failed.data["sequenceNumber"])
+        # Let the last attempt's log lines through before the message is shown.
+        attempts = int(summary.get("attempts") or 1)
+        last = self.follower.lines.wait_for(_is_failure(mallory), "", 2.0, count=attempts)
+        if last is not None:
+            self.follower.lines.wait_report(last)
+        self.view.dead_letter(summary, records)
+        return summary["messageId"]
+
+    def show_status(self, message_id: str | None) -> None:
+        from ddbstream.status import collect
+
+        self.view.status(collect(self.state, self.client))
+        if message_id:
+            self.view.note("the mapping's failed last result and the message in the dead-letter queue are the "
+                           "demo's failing record: 'ddbstream dlq purge' clears the queue")
 
 
 def _stop_stack(view: DemoView) -> None:

@@ -64,11 +64,11 @@ def test_demo_from_nothing_with_down(project):
     assert result.stderr == ""
     in_order(
         out,
-        "1. Start the pipeline", "starting the local daemon", "creating table employees",
+        "1. Start the pipeline",
+        "starting with fail_attribute=poison: records with a true 'poison' attribute fail (the stack stops at the end)",
+        "starting the local daemon", "creating table employees",
         "creating queue employees-dlq", "creating function employees_stream_consumer",
         "local stack up on http://127.0.0.1:",
-        "failure injection on for the demo: FAIL_ATTRIBUTE=poison on employees_stream_consumer "
-        "(switched back off at the end)",
         "2. Write items; the consumer logs each change",
         'put employeeid="E901"  name=Alice Martin, department=Engineering',
         'put employeeid="E902"  name=Bob Stone, department=Finance',
@@ -81,7 +81,7 @@ def test_demo_from_nothing_with_down(project):
         "attempts   3",
         "its records, read back from the stream:",
         'INSERT {"employeeid": "E903"}',
-        'new: {"employeeid": "E903", "name": "Mallory", "demo_run": ', '"poison": true}',
+        'new: {"employeeid": "E903", "name": "Mallory", "poison": true, "demo_run": ',
         "4. Status", "table employees", "mapping ", "function employees_stream_consumer",
         "dead-letter queue", "messages   1",
         "the mapping's failed last result and the message in the dead-letter queue are the demo's failing record",
@@ -89,6 +89,7 @@ def test_demo_from_nothing_with_down(project):
         "Try next", "ddbstream up ",
     )
     assert "ddbstream down" not in out.split("Try next")[1]
+    assert "failure injection on for the demo" not in out
     # The consumer's own lines, shown live: each change once, then the poisoned record's attempts.
     assert changes(out)[:4] == [
         ("INSERT", {"employeeid": "E901"}, None, ALICE),
@@ -134,7 +135,7 @@ def test_demo_reuses_a_running_stack_and_leaves_it_as_it_was(running):
     assert second.returncode == 0, second.stderr + second.stdout
     assert changes(second.stdout)[0] == ("MODIFY", {"employeeid": "E901"}, ALICE_AFTER, ALICE)
     in_order(second.stdout, "dead-letter message", 'MODIFY {"employeeid": "E903"}',
-             'old: {"employeeid": "E903", "name": "Mallory", "demo_run": ', "messages   2")
+             'old: {"employeeid": "E903", "name": "Mallory", "poison": true, "demo_run": ', "messages   2")
     assert "FAIL_ATTRIBUTE" not in function_environment(project)
 
 
