@@ -526,10 +526,11 @@ def render_pretty(line: Line):
         if len(compact) <= 100:
             head.append_text(JSON(compact, indent=None).text if not line.failed else Text(compact, style="red"))
             return head
-        indented = JSON(json.dumps(line.data, indent=2, ensure_ascii=False), indent=2).text
+        body = JSON(json.dumps(line.data, ensure_ascii=False), indent=2).text
         if line.failed:
-            indented.stylize("red")
-        indented.pad_left(2)
+            body.stylize("red")
+        indented = Text("\n").join(Text("  ") + part for part in body.split("\n"))
+        head.rstrip()
         return Group(head, indented)
     head.append(line.text, style=body_style)
     return head

@@ -351,8 +351,10 @@ def test_pretty_long_json_is_indented():
     out = Renderer("pretty").render(LogEvent(0, json.dumps(payload), "s"))
     Console(file=buffer, width=200).print(out)
     text = buffer.getvalue()
-    assert text.splitlines()[1] == "  {"
-    assert json.loads(text.split("INFO  ", 1)[1]) == payload
+    lines = text.splitlines()
+    assert lines[0] == "00:00:00.000 -        INFO" and lines[1] == "  {" and lines[-1] == "  }"
+    assert all(line.startswith("    ") for line in lines[2:-1])
+    assert json.loads(text.split("INFO", 1)[1]) == payload
 
 
 def test_pretty_colours_failures_red_on_a_terminal():

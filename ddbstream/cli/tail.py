@@ -68,6 +68,12 @@ def tail(
                 sys.stdout.flush()
             else:
                 out.print(rendered)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly with 0. Click would turn EPIPE into exit 1.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     finally:
         if waiting is not None:
             waiting.__exit__(None, None, None)
