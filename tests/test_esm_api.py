@@ -238,3 +238,14 @@ def test_moto_never_holds_a_mapping(daemon, pipeline):
     table = dynamodb_backends["123456789012"]["us-east-1"].tables[arn.split("/")[1]]
     assert table.lambda_event_source_mappings == {}
     assert list(lambda_backends["123456789012"]["us-east-1"].list_event_source_mappings(None, None)) == []
+
+
+@pytest.mark.parametrize("form", ["name", "arn", "partial-arn"])
+def test_function_name_forms(daemon, pipeline, form):
+    function, arn = pipeline
+    given = {"name": function, "arn": f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
+             "partial-arn": f"123456789012:function:{function}"}[form]
+    created = daemon.mapping(given, arn)
+    assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+    listed = daemon.client("lambda").list_event_source_mappings(FunctionName=given)["EventSourceMappings"]
+    assert [m["UUID"] for m in listed] == [created["UUID"]]

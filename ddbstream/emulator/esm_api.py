@@ -22,6 +22,10 @@ from ddbstream.emulator.server import aws_error, json_response
 
 BASE = "/2015-03-31/event-source-mappings"
 STREAM_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]+/stream/.+$")
+FUNCTION_REF = re.compile(
+    r"^(?:arn:aws[a-z-]*:lambda:[a-z0-9-]+:)?(?:\d{12}:)?(?:function:)?(?P<name>[A-Za-z0-9_-]{1,140})"
+    r"(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+)
 DESTINATION_ARN = re.compile(r"^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
 
 # name -> (minimum, maximum, default); AWS's ranges for DynamoDB stream sources.
@@ -148,22 +152,19 @@ def resolve_function(emulator: Any, name: Any) -> str:
     """The ARN of an existing function given its name, ARN or partial ARN (with a qualifier)."""
     if not isinstance(name, str) or not name:
         raise invalid("FunctionName is required.")
+    match = FUNCTION_REF.match(name)
+    if not match:
+        raise invalid(f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
+                      "Member must satisfy regular expression pattern")
     from moto.awslambda.models import lambda_backends
 
-    qualifier = None
-    bare = name
-    if name.startswith("arn:"):
-        parts = name.split(":")
-        if len(parts) == 8:
-            bare, qualifier = ":".join(parts[:7]), parts[7]
-    elif ":" in name and not name.startswith("arn:"):
-        bare, qualifier = name.split(":", 1)
+    qualifier = match.group("qualifier")
     try:
-        function = lambda_backends[emulator.account][emulator.region].get_function(bare, qualifier)
+        function = lambda_backends[emulator.account][emulator.region].get_function(match.group("name"), qualifier)
     except Exception:
         raise not_found(f"Function not found: {name}") from None
-    arn = function.function_arn
-    return f"{arn.split(':$LATEST')[0]}:{qualifier}" if qualifier and not arn.endswith(f":{qualifier}") else arn
+    arn = _unqualified(function.function_arn)
+    return f"{arn}:{qualifier}" if qualifier else arn
 
 
 # ---------------------------------------------------------------- shapes
