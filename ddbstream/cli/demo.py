@@ -89,8 +89,7 @@ def demo(
 ) -> None:
     """Show the whole pipeline on the local target: writes, live consumer logs, a failure in the DLQ, status.
 
-    Reuses a running local stack. Failure injection (FAIL_ATTRIBUTE=poison) is switched on for
-    the demo only and put back afterwards.
+    Reuses a running local stack. Failure injection (FAIL_ATTRIBUTE=poison) is switched on for the demo only and put back afterwards; with --down, the stack it starts has fail_attribute=poison and is stopped at the end.
 
     Example: ddbstream demo --down
     """

@@ -29,8 +29,7 @@ def event(
 ) -> None:
     """Print a DynamoDB stream event for the pipeline's table, as Lambda receives it.
 
-    The key schema and view type come from the running stack, else from infra/ (no stack needed).
-    Without --item, a sample item is used.
+    The key schema and view type come from the running stack, else from infra/ (no stack needed). Without --item, a sample item is used.
 
     Example: ddbstream event modify --item '{"employeeid": "E101", "department": "Finance"}' > event.json
     """
