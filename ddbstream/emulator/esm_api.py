@@ -71,8 +71,9 @@ def _integer(body: dict, name: str, current: int | None = None) -> int:
                       "constraint: Member must be -1 or have value between 60 and 604800")
     if not low <= value <= high:
         field = name[0].lower() + name[1:]
+        bound = f"less than or equal to {high}" if value > high else f"greater than or equal to {low}"
         raise invalid(f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
-                      f"Member must have value {'less than or equal to ' + str(high) if value > high else 'greater than or equal to ' + str(low)}")
+                      f"Member must have value {bound}")
     return value
 
 
@@ -297,8 +298,6 @@ def update(engine: Engine, request: Request, match: re.Match[str]) -> Response:
     unknown = sorted(k for k in body if k not in UPDATABLE and body[k] is not None)
     if unknown:
         raise invalid(f"{unknown[0]} cannot be changed on an existing DynamoDB event source mapping.")
-    if mapping.state in ("Creating", "Updating", "Deleting", "Enabling", "Disabling"):
-        raise ApiError("ResourceInUseException", f"Cannot update the event source mapping while it is {mapping.state}.")
     function_arn = resolve_function(engine.emulator, body["FunctionName"]) if body.get("FunctionName") \
         else mapping.settings.function_arn
     settings, api = _settings(body, function_arn, mapping)
