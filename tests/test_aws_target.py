@@ -186,6 +186,16 @@ def test_init_runs_once_and_an_unchanged_plan_applies_nothing(project, env, fake
     assert state_of(project)["resources"]["bucket"] == "employees-audit-123456789012"
 
 
+def test_terraform_asking_for_init_gets_it_once_more(project, env, fake):
+    assert ddbstream(project, env, "up", "--target", "aws", "--yes").returncode == 0
+    # Terraform forgot its backend (a deleted data directory, a provider change...).
+    (project / ".ddbstream" / "terraform" / "terraform.tfstate").unlink()
+    fake.reset()
+    result = ddbstream(project, env, "up", "--target", "aws", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert fake.subcommands() == ["plan", "init", "plan", "output"]
+
+
 def test_up_shows_the_plan_and_asks_before_applying(project, env, fake):
     refused = ddbstream(project, env, "up", "--target", "aws", input="n\n")
     assert_one_error(refused, ExitCode.CANCELLED, "cancelled: nothing was applied")
@@ -377,6 +387,14 @@ def test_destroy_asks_then_runs_terraform_destroy_without_force(project, env, fa
 
     again = ddbstream(project, env, "destroy", "--target", "aws", "--yes")
     assert_one_error(again, ExitCode.NO_STACK, "nothing is deployed to AWS from this project")
+
+
+def test_destroy_goes_to_the_region_it_was_deployed_in(project, env, fake):
+    assert ddbstream(project, env, "up", "--target", "aws", "--yes", "--region", "eu-west-1").returncode == 0
+    result = ddbstream(project, env, "destroy", "--target", "aws", "--yes")
+    assert result.returncode == 0, result.stderr
+    values = json.loads((project / ".ddbstream" / "terraform.tfvars.json").read_text())
+    assert values["aws_region"] == "eu-west-1"
 
 
 def test_failed_destroy_keeps_the_state(project, env, fake):

@@ -88,6 +88,8 @@ class ConsoleUI:
 
         from ddbstream.cli.output import err_console, spinner
 
+        if not self.verbose and not sys.stderr.isatty():
+            self.note(f"{message} ...")  # no spinner when piped: one line per step
         with spinner(message) as status:
             def on_line(line: str) -> None:
                 if self.verbose:
@@ -155,8 +157,13 @@ class AwsTarget:
                 if not yes and not self.ui.confirm(question):
                     self.plan_file.unlink(missing_ok=True)
                     raise Cancelled("cancelled: nothing was applied")
-                code, lines = self._step(terraform, "apply", "apply", "-input=false", "-no-color",
-                                         "-auto-approve", str(self.plan_file))
+                try:
+                    code, lines = self._step(terraform, "apply", "apply", "-input=false", "-no-color",
+                                             "-auto-approve", str(self.plan_file))
+                except KeyboardInterrupt:
+                    # Terraform stopped cleanly and saved its state: record what exists.
+                    self._save_state(terraform, spec, identity, partial=True)
+                    raise
                 self.plan_file.unlink(missing_ok=True)
                 if code != 0:
                     # Whatever was created is in Terraform's state: record it, so status and
@@ -174,7 +181,12 @@ class AwsTarget:
         if count == 0:
             raise NoStack("nothing is deployed to AWS from this project: no Terraform state in "
                           f"{self.directory}")
-        region = resolve_region(spec, self.region)
+        # Where it was deployed, unless --region says otherwise.
+        deployed = read_state(self.directory)
+        if self.region is None and deployed is not None and deployed.target == "aws" and deployed.region:
+            region = deployed.region
+        else:
+            region = resolve_region(spec, self.region)
         identity = caller_identity(region, self.profile)
         question = (f"Destroy the pipeline's {count} resources in AWS account "
                     f"{identity.account} ({region})? This deletes the table and its data.")
