@@ -39,6 +39,17 @@ def test_update_of_a_missing_item_writes_twice_which_streams_folds():
     assert "table.stream_shard.add(orig_item, item)" in body
 
 
+def test_a_transaction_deep_copies_its_tables_and_restores_them_on_failure():
+    # streams.py holds a transaction's changes until transact_write_items returns (a cancelled
+    # one writes no record) and makes its Stream survive the deep copy of the table.
+    import moto.dynamodb.models as models
+
+    text = inspect.getsource(models)
+    body = text[text.index("    def transact_write_items(") :]
+    body = body[: body.index("\n    def ", 10)]
+    assert "copy.deepcopy(" in body and "self.tables[table_name] = original_table_state[table_name]" in body
+
+
 def test_moto_itself_would_clear_the_stream_and_reuse_sequence_numbers():
     # The behaviour streams.py replaces: numbering by list position and clearing after an ESM.
     from moto.dynamodb.models import table as table_module

@@ -242,3 +242,35 @@ def test_a_deleted_tables_stream_stays_readable_and_is_disabled(daemon):
     client = daemon.client("dynamodbstreams")
     page = client.get_records(ShardIterator=shard_iterator(daemon, arn, "TRIM_HORIZON"))
     assert len(page["Records"]) == 1 and "NextShardIterator" not in page  # the closed shard ends there
+
+
+def test_batch_writes_and_transactions_are_streamed(daemon):
+    table, arn = daemon.table()
+    client = daemon.client("dynamodb")
+    client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {"k": {"S": f"b{n}"}}}} for n in range(3)]})
+    client.transact_write_items(TransactItems=[
+        {"Update": {"TableName": table, "Key": {"k": {"S": "b0"}}, "UpdateExpression": "SET v = :v",
+                    "ExpressionAttributeValues": {":v": {"N": "1"}}}},
+        {"Delete": {"TableName": table, "Key": {"k": {"S": "b1"}}}},
+    ])
+    records = read_all(daemon, arn)
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["k"]["S"]) for r in records] == [
+        ("INSERT", "b0"), ("INSERT", "b1"), ("INSERT", "b2"), ("MODIFY", "b0"), ("REMOVE", "b1"),
+    ]
+    assert records[3]["dynamodb"]["NewImage"] == {"k": {"S": "b0"}, "v": {"N": "1"}}
+
+
+def test_a_cancelled_transaction_writes_no_record(daemon):
+    table, arn = daemon.table()
+    daemon.put(table, "a", v=1)
+    client = daemon.client("dynamodb")
+    with pytest.raises(ClientError) as excinfo:
+        client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"k": {"S": "b"}}}},
+            {"Put": {"TableName": table, "Item": {"k": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(k)"}},
+        ])
+    assert error_code(excinfo) == "TransactionCanceledException"
+    assert "Item" not in client.get_item(TableName=table, Key={"k": {"S": "b"}})
+    assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, arn)] == ["a"]
+    daemon.put(table, "c")  # the stream goes on after the rollback
+    assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, arn)] == ["a", "c"]

@@ -130,6 +130,9 @@ class Stream:
         self.first_index = 0  # logical index of _records[_head]
         self.trimmed_through: int | None = None  # highest trimmed sequence number
 
+    def __deepcopy__(self, memo: dict) -> Stream:
+        return self  # moto deep-copies a table (shard included) to roll a transaction back: one history
+
     # ------------------------------------------------------------ writing
 
     def append(self, build: Callable[[int], Record]) -> Record | None:
@@ -276,7 +279,7 @@ REGISTRY = StreamRegistry()
 
 # ---------------------------------------------------------------- record building
 
-_local = threading.local()  # .ttl: deleting for TTL; .pending: changes of one update_item
+_local = threading.local()  # .ttl: deleting for TTL; .groups: changes held until a moto call ends
 
 
 def _keys_of(table: Any, item: Any) -> dict:
@@ -335,21 +338,41 @@ def stream_of_shard(shard: Any) -> Stream:
     return stream
 
 
-def record_change(shard: Any, old: Any, new: Any) -> None:
-    """Append the change (moto Items or None) to the shard's stream, as AWS would."""
+@dataclass
+class Change:
+    """One item change as moto reported it, with its images taken at that moment."""
+
+    shard: Any
+    keys: dict
+    old: dict | None
+    new: dict | None
+    ttl: bool
+
+
+def snapshot(shard: Any, old: Any, new: Any) -> Change:
+    """The change (moto Items or None) with its DynamoDB JSON images."""
     table = shard.table
-    stream = stream_of_shard(shard)
+    return Change(
+        shard,
+        _keys_of(table, new if new is not None else old),
+        old.to_json()["Attributes"] if old is not None else None,
+        new.to_json()["Attributes"] if new is not None else None,
+        bool(getattr(_local, "ttl", False)) and new is None,
+    )
+
+
+def record_change(change: Change) -> None:
+    """Append the change to its shard's stream, as AWS would."""
+    table = change.shard.table
+    stream = stream_of_shard(change.shard)
     if not (table.stream_specification or {}).get("StreamEnabled"):
         stream.close()
         return
-    old_image = old.to_json()["Attributes"] if old is not None else None
-    new_image = new.to_json()["Attributes"] if new is not None else None
-    if old_image == new_image:
+    if change.old == change.new:
         return  # AWS writes no record for a write that changes nothing
-    keys = _keys_of(table, new if new is not None else old)
-    ttl = bool(getattr(_local, "ttl", False)) and new is None
+    keys, old, new, ttl = change.keys, change.old, change.new, change.ttl
     partition_key = json.dumps(keys[table.hash_key_attr], sort_keys=True)  # order is kept per hash key
-    stream.append(lambda seq: build_record(stream, seq, keys, old_image, new_image, ttl, partition_key))
+    stream.append(lambda seq: build_record(stream, seq, keys, old, new, ttl, partition_key))
 
 
 # ---------------------------------------------------------------- moto patches
@@ -364,28 +387,48 @@ def _patched_shard_init(original: Callable) -> Callable:
 
 
 def _shard_add(self: Any, old: Any, new: Any) -> None:
-    pending = getattr(_local, "pending", None)
-    if pending is not None:
-        pending.append((self, old, new))
-        return
-    record_change(self, old, new)
+    change = snapshot(self, old, new)
+    groups = getattr(_local, "groups", None)
+    if groups:
+        groups[-1].append(change)  # inside update_item / transact_write_items: decided at its end
+    else:
+        record_change(change)
 
 
-def _patched_update_item(original: Callable) -> Callable:
-    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "pending", None) is not None:  # nested: the outer call folds
-            return original(self, *args, **kwargs)
-        _local.pending = pending = []
+def _emit(changes: list[Change]) -> None:
+    groups = getattr(_local, "groups", None)
+    if groups:
+        groups[-1].extend(changes)
+    else:
+        for change in changes:
+            record_change(change)
+
+
+def _grouped(original: Callable, fold: bool) -> Callable:
+    """Collect the changes one moto call reports; emit them when it succeeds, drop them when it fails.
+
+    ``fold``: moto writes an update of a missing item as two changes (an empty put, then the
+    update); AWS writes one record, from the first old image to the last new one.
+    """
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "groups", None) is None:
+            _local.groups = []
+        _local.groups.append([])
         try:
-            return original(self, *args, **kwargs)
-        finally:
-            _local.pending = None
-            if pending:
-                # The first change's old image and the last change's new image: one record.
-                shard = pending[0][0]
-                record_change(shard, pending[0][1], pending[-1][2])
+            result = original(self, *args, **kwargs)
+        except BaseException:
+            _local.groups.pop()  # moto restores the tables of a cancelled transaction: no records
+            raise
+        changes = _local.groups.pop()
+        if fold and len(changes) > 1:
+            first, last = changes[0], changes[-1]
+            changes = [Change(first.shard, last.keys, first.old, last.new, last.ttl)]
+        _emit(changes)
+        return result
 
-    return update_item
+    call.__name__ = original.__name__
+    return call
 
 
 def _api(method: Callable) -> Callable:
@@ -532,7 +575,8 @@ def patch_moto() -> None:
 
         StreamShard.__init__ = _patched_shard_init(StreamShard.__init__)
         StreamShard.add = _shard_add
-        DynamoDBBackend.update_item = _patched_update_item(DynamoDBBackend.update_item)
+        DynamoDBBackend.update_item = _grouped(DynamoDBBackend.update_item, fold=True)
+        DynamoDBBackend.transact_write_items = _grouped(DynamoDBBackend.transact_write_items, fold=False)
         _patch_expression_errors()
         DynamoDBStreamsHandler.describe_stream = _api(_describe_stream)
         DynamoDBStreamsHandler.get_shard_iterator = _api(_get_shard_iterator)
