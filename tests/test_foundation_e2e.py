@@ -195,3 +195,27 @@ def test_python_dash_m_and_help(project):
     assert result.returncode == 0
     for command in ("up", "down", "put", "get", "update", "delete", "scan"):
         assert command in result.stdout
+
+
+def test_bad_spec_leaves_no_daemon_behind(project):
+    result = run_cli("up", "--var", "billing_mode=FREE", cwd=project)
+    _one_error_line(result, ExitCode.SPEC, "invalid value for variable 'billing_mode'")
+    assert not (project / ".ddbstream" / "state.json").exists()
+    assert not (project / ".ddbstream" / "daemon.port").exists()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            assert not ("ddbstream.emulator" in cmdline and str(project) in cmdline), cmdline
+
+
+def test_relative_state_dir(project):
+    env = dict(__import__("support").cli_env(DDBSTREAM_STATE_DIR="relative-state"))
+    try:
+        assert run_cli("up", cwd=project, env=env).returncode == 0
+        assert (project / "relative-state" / "state.json").exists()
+        assert run_cli("put", "--item", '{"employeeid": "R1"}', cwd=project, env=env).returncode == 0
+    finally:
+        run_cli("down", cwd=project, env=env)

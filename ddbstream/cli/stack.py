@@ -35,17 +35,25 @@ def up(
     from ddbstream.targets import resolve_target
 
     chosen = resolve_target(target)
-    spec = load_spec(var_files=var_file, overrides=var)
-    directory = state_dir(spec.project_dir)
     if chosen == "aws":
         from ddbstream.targets.aws import AwsTarget
 
-        state, notes = AwsTarget(directory, profile=profile, region=region, verbose=verbose).up(spec, yes=yes)
+        spec = load_spec(var_files=var_file, overrides=var)
+        target_aws = AwsTarget(state_dir(spec.project_dir), profile=profile, region=region, verbose=verbose)
+        state, notes = target_aws.up(spec, yes=yes)
     else:
+        from ddbstream.spec import find_infra_dir
         from ddbstream.targets.local import LocalTarget
 
+        local = LocalTarget(state_dir(find_infra_dir().parent))
         with spinner("starting the local pipeline") as status:
-            state, notes = LocalTarget(directory).up(spec, port=port, progress=status.update)
+            local.prelaunch(port=port)  # the daemon boots while the variables are read
+            try:
+                spec = load_spec(var_files=var_file, overrides=var)
+            except BaseException:
+                local.cancel_prelaunch()
+                raise
+            state, notes = local.up(spec, port=port, progress=status.update)
     for line in notes:
         note(f"[yellow]drift:[/] {line}")
     if json_out:

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=args.region
     )
 
-    from ddbstream.emulator.server import DaemonServer, build_emulator
+    from ddbstream.emulator.server import DaemonServer, build_emulator, warm_up
 
     try:
         server = DaemonServer(build_emulator(args.region), args.port)
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(tmp, "w") as handle:
             handle.write(str(server.port))
         os.replace(tmp, args.ready_file)
+    warm_up(server.emulator)
     server.serve_forever()
     log.info("stopped")
     return 0

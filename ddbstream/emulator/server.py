@@ -106,6 +106,33 @@ class Emulator:
         return self.moto_app(environ, start_response)
 
 
+# The services a pipeline uses, loaded in the background once the daemon answers so that
+# `ddbstream up`'s first request to each does not pay for importing moto's backend.
+PIPELINE_SERVICES = ("dynamodb", "dynamodbstreams", "sqs", "lambda", "iam", "logs", "sns", "s3",
+                     "events", "cloudwatch", "sts")
+
+
+def warm_up(emulator: Emulator, services: tuple[str, ...] = PIPELINE_SERVICES) -> threading.Thread:
+    """Load moto's backends and WSGI apps for ``services`` in a background thread."""
+    from moto.backends import get_backend
+    from moto.moto_server.werkzeug_app import create_backend_app
+
+    def load() -> None:
+        dispatcher = emulator.moto_app
+        for service in services:
+            try:
+                get_backend(service)[emulator.account][emulator.region]
+                with dispatcher.lock:
+                    if service not in dispatcher.app_instances:
+                        dispatcher.app_instances[service] = create_backend_app(service)
+            except Exception:  # warming is an optimisation: a failure here only costs time later
+                log.debug("warming %s failed", service, exc_info=True)
+
+    thread = threading.Thread(target=load, name="ddbstream-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def build_emulator(region: str = "us-east-1") -> Emulator:
     """The emulator with every component installed."""
     emulator = Emulator(region=region)

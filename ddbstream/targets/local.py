@@ -61,39 +61,60 @@ def daemon_alive(state: State) -> bool:
     return health is not None and health.get("pid") == state.pid
 
 
+class DaemonLaunch:
+    """A daemon process just spawned; ``wait()`` returns once it answers its health ping."""
+
+    def __init__(self, directory: Path, region: str, port: int | None = None):
+        self.directory = directory.resolve()  # the daemon runs with this as its working directory
+        self.region, self.port = region, port
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.ready_file = self.directory / "daemon.port"
+        self.ready_file.unlink(missing_ok=True)
+        self.log_path = self.directory / "daemon.log"
+        log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        command = [
+            sys.executable, "-m", "ddbstream.emulator",
+            "--port", str(port or 0), "--region", region, "--ready-file", str(self.ready_file),
+        ]
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=log_fd,
+                start_new_session=True,  # survives the CLI and its terminal
+                cwd=self.directory,
+            )
+        finally:
+            os.close(log_fd)
+
+    def wait(self) -> tuple[str, int]:
+        """(endpoint, pid) once the daemon answers; DaemonError if it dies or stays silent."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise DaemonError(
+                    f"the local daemon exited at start (code {self.process.returncode}): see {self.log_path}"
+                )
+            if self.ready_file.exists():
+                endpoint = f"http://127.0.0.1:{self.ready_file.read_text().strip()}"
+                if ping(endpoint, timeout=2.0):
+                    return endpoint, self.process.pid
+            time.sleep(0.02)
+        self.cancel()
+        raise DaemonError(f"the local daemon did not answer within {START_TIMEOUT:.0f} s: see {self.log_path}")
+
+    def cancel(self) -> None:
+        """Stop a daemon nobody will use (the spec turned out invalid, say)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.ready_file.unlink(missing_ok=True)
+
+
 def start_daemon(directory: Path, region: str, port: int | None = None) -> tuple[str, int]:
     """Start a detached daemon; return (endpoint, pid) once it answers its health ping."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ready_file = directory / "daemon.port"
-    ready_file.unlink(missing_ok=True)
-    log_path = directory / "daemon.log"
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    command = [
-        sys.executable, "-m", "ddbstream.emulator",
-        "--port", str(port or 0), "--region", region, "--ready-file", str(ready_file),
-    ]
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-            start_new_session=True,  # survives the CLI and its terminal
-            cwd=directory,
-        )
-    finally:
-        os.close(log_fd)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise DaemonError(f"the local daemon exited at start (code {process.returncode}): see {log_path}")
-        if ready_file.exists():
-            endpoint = f"http://127.0.0.1:{ready_file.read_text().strip()}"
-            if ping(endpoint, timeout=2.0):
-                return endpoint, process.pid
-        time.sleep(0.02)
-    process.kill()
-    raise DaemonError(f"the local daemon did not answer within {START_TIMEOUT:.0f} s: see {log_path}")
+    return DaemonLaunch(directory, region, port).wait()
 
 
 def stop_daemon(state: State, timeout: float = STOP_TIMEOUT) -> bool:
@@ -117,6 +138,18 @@ class LocalTarget:
 
     def __init__(self, directory: Path):
         self.directory = directory
+        self._launch: DaemonLaunch | None = None
+
+    def prelaunch(self, port: int | None = None, region: str = "us-east-1") -> None:
+        """Start a daemon now if none runs, so that it boots while the caller reads the spec."""
+        state = read_state(self.directory)
+        if state is None or not state.is_local or not daemon_alive(state):
+            self._launch = DaemonLaunch(self.directory, region, port)
+
+    def cancel_prelaunch(self) -> None:
+        if self._launch is not None:
+            self._launch.cancel()
+            self._launch = None
 
     def up(self, spec: Spec, port: int | None = None, progress: Callable[[str], None] = lambda _: None):
         """Ensure a daemon runs, provision the spec into it; return (state, notes)."""
@@ -126,6 +159,11 @@ class LocalTarget:
         region = spec["aws_region"]
         state = read_state(self.directory)
         if state is not None and state.is_local and daemon_alive(state):
+            self.cancel_prelaunch()
+            if state.region != region:
+                raise DaemonError(
+                    f"the local stack runs in {state.region}, the spec says {region}: run 'ddbstream down' first"
+                )
             if port and state.endpoint and not state.endpoint.endswith(f":{port}"):
                 raise DaemonError(
                     f"a local stack already runs on {state.endpoint}: run 'ddbstream down' first to use port {port}"
@@ -133,7 +171,12 @@ class LocalTarget:
             progress(f"local daemon already running on {state.endpoint}")
         else:
             progress("starting the local daemon")
-            endpoint, pid = start_daemon(self.directory, region, port)
+            launch, self._launch = self._launch, None
+            if launch is None or (launch.region, launch.port) != (region, port):
+                if launch is not None:
+                    launch.cancel()
+                launch = DaemonLaunch(self.directory, region, port)
+            endpoint, pid = launch.wait()
             state = State(target="local", region=region, account=FAKE_ACCOUNT, endpoint=endpoint,
                           pid=pid, started_at=time.time())
             write_state(self.directory, state)
