@@ -254,14 +254,30 @@ class DeadLetterQueue:
         finally:
             self._release([m for m in held if not getattr(m, "_deleted", False)])
 
+    def extend(self, message: FailureMessage, seconds: int) -> None:
+        """Keep a leased message invisible for ``seconds`` more (a replay can take the function's timeout)."""
+        try:
+            self._call("change_message_visibility", ReceiptHandle=message.receipt_handle,
+                       VisibilityTimeout=min(int(seconds), 43200))
+        except AwsError:
+            pass  # the lease still holds for a while; the delete afterwards says if it was lost
+
     def delete(self, message: FailureMessage) -> None:
         self._call("delete_message", ReceiptHandle=message.receipt_handle)
         message._deleted = True  # type: ignore[attr-defined]
 
     def purge(self) -> int:
         """Delete every message; returns how many there were (approximately)."""
+        from botocore.exceptions import ClientError
+
         visible, in_flight = self.depth()
-        self._call("purge_queue")
+        try:
+            self.sqs.purge_queue(QueueUrl=self.url)
+        except ClientError as exc:
+            if "PurgeQueueInProgress" in exc.response.get("Error", {}).get("Code", ""):
+                raise AwsError("SQS allows one purge a minute and this queue was purged less than 60 s ago: "
+                               "try again shortly") from None
+            raise AwsError(f"SQS purge_queue failed: {exc}") from None
         return visible + in_flight
 
 
@@ -455,9 +471,17 @@ def invoke_consumer(lambda_client: Any, function: str, records: list[dict]) -> t
     return True, f"{len(records)} record(s) processed", []
 
 
+def _function_timeout(lambda_client: Any, function: str) -> int:
+    try:
+        return int(lambda_client.get_function_configuration(FunctionName=function).get("Timeout") or 0)
+    except Exception:  # Invoke reports a missing function clearly; the lease falls back to its default
+        return 0
+
+
 def replay(queue: DeadLetterQueue, streams: Any, lambda_client: Any, function: str,
            message_ids: set[str] | None, dry_run: bool = False) -> Iterator[ReplayOutcome]:
     """Replay messages (all when message_ids is None): one outcome per message, as each finishes."""
+    lease = max(LEASE_SECONDS, _function_timeout(lambda_client, function) + 60) if not dry_run else LEASE_SECONDS
     with queue.lease(message_ids) as messages:
         for message in messages:
             batch = message.batch
@@ -484,6 +508,7 @@ def replay(queue: DeadLetterQueue, streams: Any, lambda_client: Any, function: s
                 yield ReplayOutcome(message.message_id, 0, True, True,
                                     "every record is filtered out by the mapping: deleted")
                 continue
+            queue.extend(message, lease)
             ok, detail, failed = invoke_consumer(lambda_client, function, records)
             outcome = ReplayOutcome(message.message_id, len(records), ok, detail=detail, failed_sequence_numbers=failed)
             if ok:

@@ -18,7 +18,7 @@ from ddbstream.dlq import (
     plain_record,
     replay,
 )
-from ddbstream.errors import NotFound
+from ddbstream.errors import AwsError, NotFound
 from esm_support import InThreadDaemon, wait_until
 
 # Fails the records whose new image has "poison" until FIXED is set; logs every event it gets.
@@ -192,6 +192,8 @@ def test_peek_reaches_past_ten_messages_and_releases_them(daemon):
     assert [(o.ok, o.detail) for o in outcomes] == [(False, "not a stream on-failure message: kept")]
     assert queue.purge() == 24
     assert queue.depth() == (0, 0)
+    with pytest.raises(AwsError, match="^SQS allows one purge a minute and this queue was purged less than 60 s ago"):
+        queue.purge()
 
 
 def test_records_trimmed_from_the_stream_are_reported(daemon, monkeypatch):

@@ -208,3 +208,26 @@ def test_tail_command_formats_and_errors(pipeline, cli):
     code, _, err = cli("tail", "nobody")
     assert code == int(ExitCode.NOT_FOUND)
     assert err.strip() == "error: log group /aws/lambda/nobody does not exist (has the function run yet?)"
+
+
+def test_dlq_list_on_a_terminal(pipeline, cli, monkeypatch):
+    from ddbstream.cli.output import console
+
+    pipeline.daemon.put(pipeline.table, "bad-3", poison=1)
+    wait_until(lambda: pipeline.queue.depth()[0] >= 1, 15, what="a DLQ message")
+    [message] = pipeline.queue.peek()
+    monkeypatch.setattr("ddbstream.cli.output.stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(console(), "width", 200)
+    code, out, _ = cli("dlq", "list")
+    assert code == 0
+    header = next(line for line in out.splitlines() if "message id" in line)
+    assert all(column in header for column in ("failed at", "condition", "attempts", "shard", "sequence range",
+                                                "batch", "leaves stream in"))
+    row = next(line for line in out.splitlines() if message.message_id in line)
+    assert "RetryAttemptsExhausted" in row and message.batch["shardId"] in row and "23h 59m" in row
+    monkeypatch.setattr(console(), "width", 80)
+    code, out, _ = cli("dlq", "list")
+    first, second = out.splitlines()[:2]
+    assert first.startswith(f"{message.message_id}  failed ")
+    assert second.startswith("  RetryAttemptsExhausted after 1 attempt(s) · shard shardId-")
+    assert second.endswith("leaves the stream in 23h 59m")

@@ -46,7 +46,6 @@ def list_(as_json: JsonOption = False) -> None:
     import time
 
     from ddbstream.cli.output import console, note, spinner, stdout_is_terminal
-    from ddbstream.durations import humanize_seconds
     from ddbstream.items import dumps_plain
 
     queue, _ = _queue()
@@ -65,26 +64,62 @@ def list_(as_json: JsonOption = False) -> None:
     if not messages:
         note("the dead-letter queue is empty")
         return
+    out = console()
+    rows = [_row(message.summary(now)) for message in messages]
+    if out.width < WIDE_TABLE:
+        # A narrow terminal: one block per message rather than a table squeezed out of shape.
+        for row in rows:
+            out.print(f"[bold]{row['id']}[/]  failed {row['when']}")
+            out.print(f"  {row['condition']} after {row['attempts']} attempt(s) · shard {row['shard']} · "
+                      f"{row['batch']} record(s) {row['range']} · leaves the stream in {row['left']}")
+        return
     from rich.table import Table
 
     table = Table(title=f"dead-letter queue: {len(messages)} message(s)")
-    for column in ("failed at", "message id", "condition", "attempts", "shard", "sequence range", "batch",
-                   "leaves stream in"):
-        table.add_column(column)
-    for message in messages:
-        row = message.summary(now)
-        left = row["secondsUntilExpiry"]
-        table.add_row(
-            (row["failedAt"] or "-").replace("T", " ")[:19],
-            row["messageId"],
-            row["condition"] or ("-" if row["recognised"] else "[yellow]not a stream failure[/]"),
-            str(row["attempts"] if row["attempts"] is not None else "-"),
-            row["shardId"] or "-",
-            _short_range(row["startSequenceNumber"], row["endSequenceNumber"]),
-            str(row["batchSize"] if row["batchSize"] is not None else "-"),
-            "-" if left is None else (f"[red]{humanize_seconds(left)}[/]" if left < 3600 else humanize_seconds(left)),
-        )
-    console().print(table)
+    for title, key, options in COLUMNS:
+        table.add_column(title, **options)
+    for row in rows:
+        table.add_row(*[row[key] for _, key, _ in COLUMNS])
+    out.print(table)
+
+
+WIDE_TABLE = 150
+COLUMNS = [
+    ("failed at", "when", {"no_wrap": True}),
+    ("message id", "id", {"no_wrap": True, "min_width": 36}),  # needed whole for show / replay
+    ("condition", "condition", {"overflow": "fold"}),
+    ("attempts", "attempts", {"justify": "right"}),
+    ("shard", "shard", {"overflow": "fold"}),
+    ("sequence range", "range", {"overflow": "fold"}),
+    ("batch", "batch", {"justify": "right"}),
+    ("leaves stream in", "left", {"no_wrap": True}),
+]
+
+
+def _row(summary: dict) -> dict[str, str]:
+    """A summary as the table's cells (rich markup)."""
+    from rich.markup import escape
+
+    from ddbstream.durations import humanize_seconds
+
+    left = summary["secondsUntilExpiry"]
+    if left is None:
+        left_text = "-"
+    else:
+        left_text = humanize_seconds(left)
+        if left < 3600:
+            left_text = f"[red]{left_text}[/]"
+    condition = summary["condition"] or ("-" if summary["recognised"] else "[yellow]not a stream failure[/]")
+    return {
+        "when": (summary["failedAt"] or "-").replace("T", " ")[:19],
+        "id": escape(summary["messageId"]),
+        "condition": escape(condition) if summary["condition"] else condition,
+        "attempts": str(summary["attempts"] if summary["attempts"] is not None else "-"),
+        "shard": escape(summary["shardId"] or "-"),
+        "range": _short_range(summary["startSequenceNumber"], summary["endSequenceNumber"]),
+        "batch": str(summary["batchSize"] if summary["batchSize"] is not None else "-"),
+        "left": left_text,
+    }
 
 
 @app.command()
