@@ -4,7 +4,7 @@ Starts the stack (or reuses the running one), writes a few items while the consu
 lines stream in, makes one record fail until it lands in the dead-letter queue, and shows the
 status report. Failure injection is switched on for the demo only: the function's
 FAIL_ATTRIBUTE is set to ``poison`` for its duration and put back afterwards, so the stack is
-left as the spec describes it.
+left as the spec describes it (with --down, the throwaway stack starts with it instead).
 """
 
 from __future__ import annotations
@@ -107,11 +107,11 @@ class LogFollower:
         except BaseException as exc:  # shown by the main thread when it times out
             self.error = exc
 
-    def start(self) -> "LogFollower":
+    def __enter__(self) -> "LogFollower":
         self.thread.start()
         return self
 
-    def stop(self) -> None:
+    def __exit__(self, *exc_info: Any) -> None:
         self.stop_flag.set()
         self.thread.join(timeout=5)
 
@@ -216,7 +216,7 @@ def run_demo(view: DemoView, down: bool = False) -> None:
     view.step("Start the pipeline")
     try:
         demo = _Demo(view, ensure_stack(view, throwaway=down))
-        with FailureInjection(demo.client("lambda"), demo.function) as injection, _following(demo.follower):
+        with FailureInjection(demo.client("lambda"), demo.function) as injection, demo.follower:
             if injection.switched_on:
                 view.note(f"failure injection on for the demo: FAIL_ATTRIBUTE={injection.attribute} on "
                           f"{demo.function} (switched back off at the end)")
@@ -337,19 +337,6 @@ def _stop_stack(view: DemoView) -> None:
         return  # not in a project: nothing was started
     if LocalTarget(directory).down():
         view.note("local stack stopped (--down)")
-
-
-class _following:
-    """Run a LogFollower for the block; re-raise its error if a wait failed because of it."""
-
-    def __init__(self, follower: LogFollower):
-        self.follower = follower
-
-    def __enter__(self) -> LogFollower:
-        return self.follower.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.follower.stop()
 
 
 def _wait_line(follower: LogFollower, predicate: Callable[[Any], bool], what: str, count: int = 1) -> Any:
