@@ -266,6 +266,20 @@ def test_profile_and_region_options_reach_sts_and_terraform(project, env, fake, 
     assert_one_error(missing, ExitCode.CREDENTIALS, "nosuch")
 
 
+def test_credentials_of_another_account_are_refused(project, env, fake):
+    assert ddbstream(project, env, "up", "--target", "aws", "--yes").returncode == 0
+    state_file = project / ".ddbstream" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["account"] = "210987654321"  # as if deployed with other credentials
+    state_file.write_text(json.dumps(state))
+    fake.reset()
+    for command in (("up", "--target", "aws", "--yes"), ("destroy", "--target", "aws", "--yes")):
+        result = ddbstream(project, env, *command)
+        assert_one_error(result, ExitCode.CREDENTIALS,
+                         "this project's pipeline is in AWS account 210987654321 but the credentials are for 123456789012")
+    assert fake.calls() == []
+
+
 def test_region_comes_from_the_spec_then_the_environment(project, env, fake):
     env = dict(env, AWS_REGION="ap-southeast-2")
     assert ddbstream(project, env, "up", "--target", "aws", "--yes").returncode == 0

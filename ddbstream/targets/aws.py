@@ -136,16 +136,16 @@ class AwsTarget:
         self._refuse_running_local_stack()
         region = resolve_region(spec, self.region)
         identity = caller_identity(region, self.profile)
+        self._refuse_other_account(identity)
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._terraform(binary, spec) as terraform:
             self._write_var_file(spec, region)
             self._init(terraform, spec)
-            code, lines = self._step(terraform, "plan", "plan", "-input=false", "-no-color",
-                                     f"-out={self.plan_file}", f"-var-file={self.var_file}")
+            plan = ("plan", "-input=false", "-no-color", f"-out={self.plan_file}", f"-var-file={self.var_file}")
+            code, lines = self._step(terraform, "plan", *plan)
             if code != 0 and _needs_init(lines):
                 self._init(terraform, spec, force=True)
-                code, lines = self._step(terraform, "plan", "plan", "-input=false", "-no-color",
-                                         f"-out={self.plan_file}", f"-var-file={self.var_file}")
+                code, lines = self._step(terraform, "plan", *plan)
             if code != 0:
                 raise self._failure("plan", lines)
             summary = plan_summary(lines)
@@ -188,6 +188,7 @@ class AwsTarget:
         else:
             region = resolve_region(spec, self.region)
         identity = caller_identity(region, self.profile)
+        self._refuse_other_account(identity)
         question = (f"Destroy the pipeline's {count} resources in AWS account "
                     f"{identity.account} ({region})? This deletes the table and its data.")
         if not yes and not self.ui.confirm(question):
@@ -279,6 +280,15 @@ class AwsTarget:
         if state is not None and state.is_local and daemon_alive(state):
             raise DdbstreamError(
                 f"a local stack runs on {state.endpoint} in this project: run 'ddbstream down' first"
+            )
+
+    def _refuse_other_account(self, identity: Identity) -> None:
+        """Terraform's state belongs to one account: other credentials would only make a mess."""
+        state = read_state(self.directory)
+        if state is not None and state.target == "aws" and state.account and state.account != identity.account:
+            raise CredentialsError(
+                f"this project's pipeline is in AWS account {state.account} but the credentials are for "
+                f"{identity.account} ({identity.arn}): use --profile or AWS_PROFILE for account {state.account}"
             )
 
     def _failure(self, step: str, lines: list[str]) -> TerraformError:
