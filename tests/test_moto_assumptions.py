@@ -50,6 +50,17 @@ def test_a_transaction_deep_copies_its_tables_and_restores_them_on_failure():
     assert "copy.deepcopy(" in body and "self.tables[table_name] = original_table_state[table_name]" in body
 
 
+def test_re_enabling_a_stream_is_refused_while_a_label_remains():
+    # streams.py clears the label of a disabled stream before moto's update_table_streams runs.
+    import moto.dynamodb.models as models
+
+    text = inspect.getsource(models)
+    body = text[text.index("    def update_table_streams(") :]
+    body = body[: body.index("\n    def ", 10)]
+    assert "and table.latest_stream_label" in body and "raise StreamAlreadyEnabledException" in body
+    assert "table.set_stream_specification(stream_specification)" in body
+
+
 def test_moto_itself_would_clear_the_stream_and_reuse_sequence_numbers():
     # The behaviour streams.py replaces: numbering by list position and clearing after an ESM.
     from moto.dynamodb.models import table as table_module

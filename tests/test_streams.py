@@ -274,3 +274,22 @@ def test_a_cancelled_transaction_writes_no_record(daemon):
     assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, arn)] == ["a"]
     daemon.put(table, "c")  # the stream goes on after the rollback
     assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, arn)] == ["a", "c"]
+
+
+def test_disabling_closes_the_stream_and_enabling_starts_a_new_one(daemon):
+    table, arn = daemon.table()
+    client = daemon.client("dynamodb")
+    daemon.put(table, "before")
+    client.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+    daemon.put(table, "while-disabled")
+    streams_api = daemon.client("dynamodbstreams")
+    old = streams_api.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert old["StreamStatus"] == "DISABLED"
+    assert "EndingSequenceNumber" in old["Shards"][0]["SequenceNumberRange"]
+    assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, arn)] == ["before"]
+    client.update_table(TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    new_arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    assert new_arn != arn
+    daemon.put(table, "after")
+    assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, new_arn)] == ["after"]
+    assert streams_api.describe_stream(StreamArn=new_arn)["StreamDescription"]["StreamViewType"] == "KEYS_ONLY"

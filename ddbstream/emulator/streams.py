@@ -10,6 +10,9 @@ patches moto's internals (tests/test_moto_assumptions.py checks every assumption
   engine); moto's own list and its Lambda hook are never used.
 - ``DynamoDBBackend.update_item``: moto writes an update of a missing item as two changes
   (an empty put, then the update); they are folded into the one record AWS writes.
+- ``DynamoDBBackend.transact_write_items``: its records are written only if it commits.
+- ``DynamoDBBackend.update_table_streams``: disabling closes the shard; enabling again makes a
+  new stream (moto would refuse).
 - ``DynamoDBStreamsHandler``: DescribeStream, GetShardIterator and GetRecords read our streams.
 
 Records stay for the retention period (24 h, ``DDBSTREAM_STREAM_RETENTION_SECONDS``) however
@@ -431,6 +434,21 @@ def _grouped(original: Callable, fold: bool) -> Callable:
     return call
 
 
+def _patched_update_table_streams(original: Callable) -> Callable:
+    """Disabling closes the stream's shard; enabling again starts a new stream (new label and ARN), as on AWS."""
+
+    def update_table_streams(self: Any, table: Any, stream_specification: dict) -> None:
+        enabling = bool(stream_specification.get("StreamEnabled") or stream_specification.get("StreamViewType"))
+        was_enabled = bool((table.stream_specification or {}).get("StreamEnabled"))
+        if enabling and not was_enabled:
+            table.latest_stream_label = None  # moto would refuse: a disabled stream still has a label
+        original(self, table, stream_specification)
+        if was_enabled and not enabling and table.stream_shard is not None:
+            stream_of_shard(table.stream_shard).close()
+
+    return update_table_streams
+
+
 def _api(method: Callable) -> Callable:
     """Turn StreamError into moto's JSON error response for the DynamoDB Streams API."""
 
@@ -577,6 +595,7 @@ def patch_moto() -> None:
         StreamShard.add = _shard_add
         DynamoDBBackend.update_item = _grouped(DynamoDBBackend.update_item, fold=True)
         DynamoDBBackend.transact_write_items = _grouped(DynamoDBBackend.transact_write_items, fold=False)
+        DynamoDBBackend.update_table_streams = _patched_update_table_streams(DynamoDBBackend.update_table_streams)
         _patch_expression_errors()
         DynamoDBStreamsHandler.describe_stream = _api(_describe_stream)
         DynamoDBStreamsHandler.get_shard_iterator = _api(_get_shard_iterator)
