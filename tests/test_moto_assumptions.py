@@ -136,3 +136,14 @@ def test_json_errors_render_with_the_short_code():
     error = JsonRESTError("com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException", "gone")
     assert error.relative_error_type == "TrimmedDataAccessException"
     assert '"message": "gone"' in error.get_body()
+
+
+def test_malformed_expressions_surface_as_value_errors_from_the_parser():
+    # streams.py turns ValueError from ConditionExpressionParser.parse into a ValidationException.
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    assert list(inspect.signature(ConditionExpressionParser.parse).parameters) == ["self"]
+    parser = ConditionExpressionParser("attribute_exists(", {}, {})
+    with pytest.raises(Exception) as excinfo:
+        inspect.unwrap(ConditionExpressionParser.parse)(parser)
+    assert isinstance(excinfo.value, ValueError) or excinfo.value.__class__.__name__ == "MockValidationException"
