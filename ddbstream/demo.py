@@ -19,6 +19,7 @@ from ddbstream.errors import DdbstreamError, InvalidInput, Unhealthy
 
 DEMO_FAIL_ATTRIBUTE = "poison"
 WAIT_SECONDS = 10.0  # per step; the local pipeline answers in well under a second
+HURRY_POLL_SECONDS = 0.02  # log polling while the demo waits for a line (the local daemon is cheap to ask)
 IMAGE_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")  # failure injection reads the new image
 
 
@@ -62,11 +63,6 @@ class SeenLines:
                                 "see 'ddbstream status' and .ddbstream/daemon.log")
             return found()
 
-    def wait_report(self, line: Any, timeout: float = 2.0) -> None:
-        """Best effort: until the REPORT line of ``line``'s invocation is shown (keeps the output in order)."""
-        if line.request_id:
-            self.wait_for(lambda other: other.kind == "report" and other.request_id == line.request_id, "", timeout)
-
 
 class _Stopped(Exception):
     pass
@@ -79,6 +75,7 @@ class LogFollower:
         from ddbstream.logs import LineParser, LogSource, Tail
 
         self.stop_flag = threading.Event()
+        self.hurry = threading.Event()
         self.lines = SeenLines()
         self.view = view
         self.parser = LineParser()
@@ -88,8 +85,33 @@ class LogFollower:
         self.thread = threading.Thread(target=self._run, name="demo-log-follower", daemon=True)
 
     def _sleep(self, seconds: float) -> None:
-        if self.stop_flag.wait(seconds):
-            raise _Stopped()
+        """The tail's pause between polls, cut short while the demo waits for a line (or to stop)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.stop_flag.wait(min(left, HURRY_POLL_SECONDS)):
+                raise _Stopped()
+            if self.hurry.is_set():
+                return
+
+    def wait_for(self, predicate: Callable[[Any], bool], what: str, timeout: float = WAIT_SECONDS,
+                 count: int = 1) -> Any | None:
+        """SeenLines.wait_for, polling the log group often meanwhile; the follower's own error if it died."""
+        self.hurry.set()
+        try:
+            return self.lines.wait_for(predicate, what, timeout, count)
+        except Unhealthy:
+            if isinstance(self.error, DdbstreamError):
+                raise self.error from None
+            if self.error is not None:
+                raise Unhealthy(f"following the consumer's log failed: {self.error}") from None
+            raise
+        finally:
+            self.hurry.clear()
+
+    def wait_report(self, line: Any, timeout: float = 2.0) -> None:
+        """Best effort: until the REPORT line of ``line``'s invocation is shown (keeps the output in order)."""
+        if line.request_id:
+            self.wait_for(lambda other: other.kind == "report" and other.request_id == line.request_id, "", timeout)
 
     def _run(self) -> None:
         from ddbstream.logs import Notice
@@ -277,19 +299,25 @@ class _Demo:
         from ddbstream.items import build_update, dumps_plain, to_ddb
 
         alice, bob = self.alice, self.bob
+        follower = self.follower
+
+        def logged(what: str, keys: dict[str, Any], count: int) -> Any:
+            # The n-th change of a key is the n-th write to it (a put is a MODIFY when a previous demo left the item).
+            return follower.wait_for(_is_change(keys), f"the {what} of {dumps_plain(keys)}", count=count)
+
         self._put(alice, "name=Alice Martin, department=Engineering",
                   name="Alice Martin", department="Engineering", salary=Decimal(85000))
+        logged("put", alice, 1)
         self._put(bob, "name=Bob Stone, department=Finance", name="Bob Stone", department="Finance",
                   salary=Decimal(72000))
+        logged("put", bob, 1)
         expression, names, values = build_update(["department=Platform"], [], ["salary=5000"], self.schema)
         self.store.update(to_ddb(alice), expression, names, values)
         self.view.wrote("update", self.store.describe_key(to_ddb(alice)), "department=Platform, salary +5000")
+        logged("update", alice, 2)
         self.store.delete(to_ddb(bob))
         self.view.wrote("delete", self.store.describe_key(to_ddb(bob)), None)
-        # The n-th change of a key is the n-th write to it (a put is a MODIFY when a previous demo left the item).
-        for what, keys, count in (("put", alice, 1), ("put", bob, 1), ("update", alice, 2), ("delete", bob, 2)):
-            line = _wait_line(self.follower, _is_change(keys), f"the {what} of {dumps_plain(keys)}", count)
-        self.follower.lines.wait_report(line)
+        follower.wait_report(logged("delete", bob, 2))
 
     def fail_one(self, attribute: str) -> str | None:
         """Put a record the consumer fails on; show its dead-letter message. Returns the message id."""
@@ -306,13 +334,13 @@ class _Demo:
             return None
         mallory = self.mallory
         self._put(mallory, f"{attribute}=true (this record fails)", name="Mallory", **{attribute: True})
-        failed = _wait_line(self.follower, _is_failure(mallory), f"the failure of {dumps_plain(mallory)}")
+        failed = self.follower.wait_for(_is_failure(mallory), f"the failure of {dumps_plain(mallory)}")
         summary, records = _wait_dead_letter(self.client, queue_url, failed.data["sequenceNumber"])
         # Let the last attempt's log lines through before the message is shown.
         attempts = int(summary.get("attempts") or 1)
-        last = self.follower.lines.wait_for(_is_failure(mallory), "", 2.0, count=attempts)
+        last = self.follower.wait_for(_is_failure(mallory), "", 2.0, count=attempts)
         if last is not None:
-            self.follower.lines.wait_report(last)
+            self.follower.wait_report(last)
         self.view.dead_letter(summary, records)
         return summary["messageId"]
 
@@ -337,17 +365,6 @@ def _stop_stack(view: DemoView) -> None:
         return  # not in a project: nothing was started
     if LocalTarget(directory).down():
         view.note("local stack stopped (--down)")
-
-
-def _wait_line(follower: LogFollower, predicate: Callable[[Any], bool], what: str, count: int = 1) -> Any:
-    try:
-        return follower.lines.wait_for(predicate, what, count=count)
-    except Unhealthy:
-        if isinstance(follower.error, DdbstreamError):
-            raise follower.error from None
-        if follower.error is not None:
-            raise Unhealthy(f"following the consumer's log failed: {follower.error}") from None
-        raise
 
 
 def _wait_dead_letter(client: Callable[[str], Any], queue_url: str, sequence_number: str,
