@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from esm_support import InThreadDaemon
-from support import REPO
+from support import REPO, make_project
 from test_infra_hcl import ACCOUNT, REGION, Module, _blocks
 
 from ddbstream.clients import local_client
@@ -106,9 +106,10 @@ class Recorder:
 @pytest.fixture(scope="module")
 def sides(daemon, tmp_path_factory):
     """(Terraform root module, recorded local requests, resources) for VALUES."""
-    var_file = tmp_path_factory.mktemp("agreement") / "values.tfvars.json"
+    directory = tmp_path_factory.mktemp("agreement")
+    var_file = directory / "values.tfvars.json"
     var_file.write_text(json.dumps(VALUES))
-    spec = load_spec(REPO / "infra", var_files=[str(var_file)])
+    spec = load_spec(make_project(directory / "project") / "infra", var_files=[str(var_file)])
     recorder = Recorder(daemon.endpoint)
     resources, notes = provision(spec, recorder.client, account=ACCOUNT, region=REGION)
     assert notes == []

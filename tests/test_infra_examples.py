@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from esm_support import InThreadDaemon
-from support import REPO
+from support import REPO, make_project
 
 from ddbstream.clients import local_client
 from ddbstream.provision import provision
@@ -15,14 +15,20 @@ EXAMPLES = REPO / "infra" / "examples"
 
 
 @pytest.fixture(scope="module")
+def infra(tmp_path_factory):
+    """A project copy: no terraform.tfvars a developer may keep in the repository."""
+    return make_project(tmp_path_factory.mktemp("examples") / "project") / "infra"
+
+
+@pytest.fixture(scope="module")
 def daemon():
     daemon = InThreadDaemon()
     yield daemon
     daemon.stop()
 
 
-def up(daemon, example: str):
-    spec = load_spec(REPO / "infra", var_files=[str(EXAMPLES / example)])
+def up(daemon, infra, example: str):
+    spec = load_spec(infra, var_files=[str(EXAMPLES / example)])
 
     def client(service: str):
         return local_client(service, daemon.endpoint, "us-east-1")
@@ -37,8 +43,8 @@ def key_schema(table: dict) -> list[tuple[str, str, str]]:
     return [(k["AttributeName"], k["KeyType"], types[k["AttributeName"]]) for k in table["KeySchema"]]
 
 
-def test_employees(daemon):
-    resources, client = up(daemon, "employees.tfvars")
+def test_employees(daemon, infra):
+    resources, client = up(daemon, infra, "employees.tfvars")
     table = client("dynamodb").describe_table(TableName="employees")["Table"]
     assert key_schema(table) == [("employeeid", "HASH", "S")]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -50,8 +56,8 @@ def test_employees(daemon):
     assert mapping["EventSourceArn"] == table["LatestStreamArn"]
 
 
-def test_user_activities(daemon):
-    resources, client = up(daemon, "user_activities.tfvars")
+def test_user_activities(daemon, infra):
+    resources, client = up(daemon, infra, "user_activities.tfvars")
     table = client("dynamodb").describe_table(TableName="UserActivities")["Table"]
     assert key_schema(table) == [("UserId", "HASH", "S"), ("ActivityId", "RANGE", "S")]
     throughput = table["ProvisionedThroughput"]
@@ -86,12 +92,12 @@ def test_user_activities(daemon):
     assert variables["AUDIT_PREFIX"] == "audit-logs/" and variables["NOTIFY_EVENT_NAMES"] == "REMOVE"
 
     # A second `up` reconciles: nothing new, nothing failing.
-    again, _ = up(daemon, "user_activities.tfvars")
+    again, _ = up(daemon, infra, "user_activities.tfvars")
     assert again == resources
 
 
-def test_realtime_data(daemon):
-    resources, client = up(daemon, "realtime_data.tfvars")
+def test_realtime_data(daemon, infra):
+    resources, client = up(daemon, infra, "realtime_data.tfvars")
     table = client("dynamodb").describe_table(TableName="RealTimeDataTable")["Table"]
     assert key_schema(table) == [("id", "HASH", "S"), ("timestamp", "RANGE", "N")]
     ttl = client("dynamodb").describe_time_to_live(TableName="RealTimeDataTable")["TimeToLiveDescription"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support import REPO
+from support import REPO, make_project
 from test_infra_hcl import ACCOUNT, REGION, EvalError, Module, Parser, Scope, _blocks, _load_dir
 
 from ddbstream.errors import SpecError
@@ -23,6 +23,12 @@ from ddbstream.targets.aws import RESOURCE_OUTPUTS
 INFRA = REPO / "infra"
 MODULES = sorted(p for p in (INFRA / "modules").iterdir() if p.is_dir())
 EXAMPLES = INFRA / "examples"
+
+
+@pytest.fixture(scope="module")
+def project_infra(tmp_path_factory) -> Path:
+    """A copy of infra/ without any terraform.tfvars a developer may keep in the repository."""
+    return make_project(tmp_path_factory.mktemp("static") / "project") / "infra"
 
 
 def test_the_module_set_is_the_one_documented():
@@ -117,8 +123,8 @@ CONTRACT_DEFAULTS = {
 }
 
 
-def test_variables_are_the_agreed_ones_with_their_defaults():
-    spec = load_spec(INFRA)
+def test_variables_are_the_agreed_ones_with_their_defaults(project_infra):
+    spec = load_spec(project_infra)
     assert spec.values == CONTRACT_DEFAULTS
 
 
@@ -246,9 +252,9 @@ def test_terraform_and_python_read_every_validation_alike():
         ("starting_position=AT_TIMESTAMP", "starting_position"),
     ],
 )
-def test_bad_values_are_refused(assignment, fragment):
+def test_bad_values_are_refused(project_infra, assignment, fragment):
     with pytest.raises(SpecError, match=re.escape(fragment)):
-        load_spec(INFRA, overrides=[assignment])
+        load_spec(project_infra, overrides=[assignment])
 
 
 # ---------------------------------------------------------------------------- least privilege
@@ -323,21 +329,21 @@ def test_every_checkov_skip_gives_its_reason():
 # ---------------------------------------------------------------------------- the seed layouts
 
 
-def test_examples_reproduce_the_seed_layouts():
-    employees = load_spec(INFRA, var_files=[str(EXAMPLES / "employees.tfvars")])
+def test_examples_reproduce_the_seed_layouts(project_infra):
+    employees = load_spec(project_infra, var_files=[str(EXAMPLES / "employees.tfvars")])
     assert employees.key_schema() == [("employeeid", "S")]
     assert employees.resource_names()["function_name"] == "employees_stream_consumer"
     assert (employees["billing_mode"], employees["stream_view_type"], employees["lambda_runtime"]) == (
         "PAY_PER_REQUEST", "NEW_AND_OLD_IMAGES", "python3.12")
     assert employees["point_in_time_recovery"] and employees["server_side_encryption"]
 
-    activities = load_spec(INFRA, var_files=[str(EXAMPLES / "user_activities.tfvars")])
+    activities = load_spec(project_infra, var_files=[str(EXAMPLES / "user_activities.tfvars")])
     assert activities.key_schema() == [("UserId", "S"), ("ActivityId", "S")]
     assert (activities["billing_mode"], activities["read_capacity"], activities["write_capacity"]) == ("PROVISIONED", 5, 5)
     assert all(activities[flag] for flag in ("enable_dlq", "enable_notifications", "enable_audit", "enable_alarms"))
     assert (activities["lambda_memory_size"], activities["lambda_timeout"]) == (256, 60)
 
-    realtime = load_spec(INFRA, var_files=[str(EXAMPLES / "realtime_data.tfvars")])
+    realtime = load_spec(project_infra, var_files=[str(EXAMPLES / "realtime_data.tfvars")])
     assert realtime.key_schema() == [("id", "S"), ("timestamp", "N")]
     assert realtime["ttl_attribute"] and realtime["batch_size"] == 100
     assert (realtime["billing_mode"], realtime["lambda_memory_size"], realtime["lambda_timeout"]) == (
@@ -345,9 +351,9 @@ def test_examples_reproduce_the_seed_layouts():
     assert realtime.resource_names()["function_name"] == "DataProcessor"
 
 
-def test_the_tfvars_example_is_valid(tmp_path):
+def test_the_tfvars_example_is_valid(project_infra, tmp_path):
     # What `cp terraform.tfvars.example terraform.tfvars` gives.
     copy = tmp_path / "terraform.tfvars"
     shutil.copy(INFRA / "terraform.tfvars.example", copy)
-    spec = load_spec(INFRA, var_files=[str(copy)])
+    spec = load_spec(project_infra, var_files=[str(copy)])
     assert spec["table_name"] == "employees" and spec["tags"] == {"Project": "ddbstream"}
