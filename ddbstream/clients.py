@@ -18,7 +18,10 @@ def local_client(service: str, endpoint: str, region: str) -> Any:
     import botocore.session
     from botocore.config import Config
 
-    return botocore.session.Session().create_client(
+    # The caller's AWS_PROFILE means nothing to the daemon (and a profile missing from
+    # ~/.aws/config would make botocore refuse to build any client).
+    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return session.create_client(
         service,
         endpoint_url=endpoint,
         region_name=region,

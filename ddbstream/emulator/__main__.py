@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("serving on %s (pid %s)", server.emulator.endpoint, os.getpid())
     if args.ready_file:
         tmp = args.ready_file + ".tmp"
-        with open(tmp, "w") as handle:
-            handle.write(str(server.port))
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(str(server.port))  # private like state.json beside it
         os.replace(tmp, args.ready_file)
     warm_up(server.emulator)
     server.serve_forever()
