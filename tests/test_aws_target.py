@@ -374,6 +374,13 @@ def test_half_done_apply_is_recorded_and_destroy_still_works(project, env, fake)
     assert tfstate["resources"] == []
 
 
+def test_failed_output_after_apply(project, env, fake):
+    result = ddbstream(project, dict(env, FAKE_TF_FAIL="output"), "up", "--target", "aws", "--yes")
+    line = assert_one_error(result, ExitCode.TERRAFORM, "terraform output failed: Failed to load state")
+    assert line.endswith(f"(log: {project / '.ddbstream' / 'terraform.log'})")
+    assert fake.subcommands() == ["init", "plan", "apply", "output"]
+
+
 def test_failed_apply_without_outputs_keeps_the_apply_error(project, env, fake):
     result = ddbstream(project, dict(env, FAKE_TF_FAIL="apply"), "up", "--target", "aws", "--yes")
     assert_one_error(result, ExitCode.TERRAFORM, "terraform apply failed: creating Lambda Function")

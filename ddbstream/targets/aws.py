@@ -252,10 +252,10 @@ class AwsTarget:
     def _save_state(self, terraform: Terraform, spec: Spec, identity: Identity, partial: bool = False) -> State | None:
         try:
             outputs = terraform.outputs()
-        except TerraformError:
+        except TerraformError as exc:
             if partial:
                 return None  # the apply's own error is the one to report
-            raise
+            raise TerraformError(f"{exc.message} (log: {self.log_path})") from None
         resources = {name: outputs.get(name) for name in RESOURCE_OUTPUTS if outputs.get(name) is not None}
         if resources.get("table_name"):
             resources["key_schema"] = [list(pair) for pair in spec.key_schema()]
