@@ -195,3 +195,68 @@ def test_tail_into_a_closed_pipe_ends_quietly(project):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1 and result.stderr == ""
+
+
+def _run_on_a_terminal(project, args: list[str], env: dict[str, str], until, timeout: float = 30) -> str:
+    """Run the CLI with stdout and stderr on a pseudo-terminal; return its output once `until` (a string,
+    or a test of the output so far) shows (then Ctrl-C)."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "ddbstream", *args], cwd=project, stdin=subprocess.DEVNULL,
+                               stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        done = until if callable(until) else (lambda text: until in text)
+        while not done(output.decode(errors="replace")):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {until!r} in {output[-2000:]!r}")
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    output += os.read(master, 65536)
+                except OSError:
+                    break
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(15)
+        os.close(master)
+    return output.decode(errors="replace")
+
+
+COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;5;\d+)m")
+
+
+def test_tail_on_a_terminal_shows_a_status_line_colours_and_honours_no_color(project):
+    env = {k: v for k, v in cli_env(COLUMNS="120").items() if k != "NO_COLOR"}
+    waiting = _run_on_a_terminal(project, ["tail", "-f", "--since", "1s"], env,
+                                 "waiting for log events in /aws/lambda/employees_stream_consumer")
+    assert "Traceback" not in waiting
+
+    ok("put", "--item", '{"employeeid": "C1"}', cwd=project)
+    coloured = _run_on_a_terminal(project, ["tail", "--since", "10m", "--request-id",
+                                            _request_of(project, "C1")], env, "REPORT")
+    assert COLOUR.search(coloured) and '"C1"' in re.sub(r"\x1b\[[0-9;]*m", "", coloured)
+    plain = _run_on_a_terminal(project, ["tail", "--since", "10m", "--request-id", _request_of(project, "C1")],
+                               {**env, "NO_COLOR": "1"}, "REPORT")
+    assert not COLOUR.search(plain) and '"C1"' in plain
+
+
+def _request_of(project, key: str) -> str:
+    out = _handler_line_for(project, key, "json")
+    return next(json.loads(line)["requestId"] for line in out.splitlines()
+                if f'"{key}"' in line and json.loads(line)["kind"] == "log")
+
+
+def test_status_watch_refreshes_in_place(project):
+    output = _run_on_a_terminal(project, ["status", "--watch", "--interval", "0.5"], cli_env(COLUMNS="120"),
+                                lambda text: text.count("updated ") >= 2, timeout=30)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
+    for part in ("table employees", "ACTIVE", "mapping ", "Enabled", "function employees_stream_consumer",
+                 "dead-letter queue", "local daemon", "every 0.5 s · Ctrl-C to stop"):
+        assert part in plain, part
+    assert "Traceback" not in output

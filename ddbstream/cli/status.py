@@ -137,6 +137,78 @@ def render(report: dict[str, Any]):
     return Group(*parts)
 
 
+def render_compact(report: dict[str, Any], interval: float):
+    """A screenful for --watch: each part on one line, the numbers that change first."""
+    import time
+
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from ddbstream.durations import humanize_seconds
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+
+    def line(*parts: tuple[str, str | None]) -> Text:
+        text = Text()
+        for index, (value, style) in enumerate(parts):
+            if index:
+                text.append(" · ")
+            text.append(value, style=style)
+        return text
+
+    def error_of(section: Any) -> Text | None:
+        return Text(section["error"], style="red") if isinstance(section, dict) and "error" in section else None
+
+    table = report.get("table")
+    if table is not None:
+        grid.add_row(f"table {table.get('name', '')}".strip(), error_of(table) or line(
+            (table["status"], "green" if table["status"] == "ACTIVE" else "red"),
+            (f"{_value(table.get('itemCount'))} items", None),
+            (f"stream {table.get('streamViewType') or 'disabled'}", None if table["streamEnabled"] else "red")))
+    mappings = report.get("mappings")
+    if isinstance(mappings, dict):
+        grid.add_row("mappings", error_of(mappings))
+    for mapping in mappings if isinstance(mappings, list) else []:
+        result = mapping.get("lastProcessingResult") or "-"
+        parts = [(mapping["state"], "green" if mapping["state"] == "Enabled" else "red"),
+                 (result, "red" if result.upper().startswith("PROBLEM") else None),
+                 (f"iterator age {_age(mapping.get('iteratorAgeMs'))}", None)]
+        if "pendingRecords" in mapping:
+            parts.append((f"{mapping['pendingRecords']} pending", None))
+        grid.add_row(f"mapping {mapping['uuid'][:8]}", line(*parts))
+    function = report.get("function")
+    if function is not None:
+        grid.add_row(f"function {function.get('name', '')}".strip(), error_of(function) or line(
+            (_value(function.get("state")), None), (_value(function.get("runtime")), None),
+            (f"{_value(function.get('memoryMB'))} MB", None), (f"{_value(function.get('timeoutSeconds'))} s", None)))
+    dlq = report.get("dlq")
+    if dlq is not None:
+        grid.add_row("dead-letter queue", error_of(dlq) or line(
+            (f"{dlq['visible']} messages", "green" if dlq["visible"] == 0 else "red"),
+            (f"{dlq['inFlight']} in flight", None)))
+    alarms = report.get("alarms")
+    if isinstance(alarms, dict):
+        grid.add_row("alarms", error_of(alarms))
+    elif alarms:
+        grid.add_row("alarms", line(*[(f"{a['name']} {a['state']}", "red" if a["state"] == "ALARM" else None)
+                                      for a in alarms]))
+    daemon = report.get("daemon")
+    if daemon is not None:
+        uptime = daemon.get("uptimeSeconds")
+        grid.add_row("local daemon", line(
+            (f"pid {daemon.get('pid')}", None),
+            ("ok" if daemon["healthy"] else "not answering", "green" if daemon["healthy"] else "red"),
+            (f"up {humanize_seconds(uptime)}" if uptime is not None else "up -", None)))
+    found = report.get("problems") or []
+    verdict = Text("healthy", style="bold green") if not found else Text(
+        "\n".join(f"• {p}" for p in found), style="red")
+    footer = Text(f"updated {time.strftime('%H:%M:%S')} · every {interval:g} s · Ctrl-C to stop", style="dim")
+    return Group(grid, verdict, footer)
+
+
 def status(
     as_json: JsonOption = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh in place until Ctrl-C.")] = False,
@@ -168,10 +240,10 @@ def status(
     if watch:
         from rich.live import Live
 
-        with Live(render(collect(state, client)), console=console(), auto_refresh=False) as live:
+        with Live(render_compact(collect(state, client), interval), console=console(), auto_refresh=False) as live:
             while True:
                 time.sleep(interval)
-                live.update(render(collect(state, client)), refresh=True)
+                live.update(render_compact(collect(state, client), interval), refresh=True)
     report = collect(state, client)
     if as_json:
         emit_json(report, pretty=False)
