@@ -418,6 +418,14 @@ def test_destroy_goes_to_the_region_it_was_deployed_in(project, env, fake):
     assert values["aws_region"] == "eu-west-1"
 
 
+def test_destroy_follows_the_deployed_target(project, env, fake):
+    assert ddbstream(project, env, "up", "--target", "aws", "--yes").returncode == 0
+    result = ddbstream(project, env, "destroy", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert fake.argvs()[-1] == expected_commands(project)["destroy"]
+    assert state_of(project) is None
+
+
 def test_failed_destroy_keeps_the_state(project, env, fake):
     assert ddbstream(project, env, "up", "--target", "aws", "--yes").returncode == 0
     result = ddbstream(project, dict(env, FAKE_TF_FAIL="destroy"), "destroy", "--target", "aws", "--yes")

@@ -122,7 +122,7 @@ def destroy(
     """
     from ddbstream.targets import resolve_target
 
-    if resolve_target(target) == "local":
+    if resolve_target(target or _deployed_target()) == "local":
         down()
         return
     from ddbstream.cli.output import note
@@ -133,6 +133,22 @@ def destroy(
     spec = load_spec(var_files=var_file, overrides=var)
     AwsTarget(state_dir(spec.project_dir), profile=profile, region=region, verbose=verbose).destroy(spec, yes=yes)
     note("pipeline destroyed")
+
+
+def _deployed_target() -> str | None:
+    """The target this project's pipeline was brought up on: destroy follows it by default."""
+    import os
+
+    from ddbstream.errors import SpecError
+    from ddbstream.state import read_state, state_dir
+
+    if os.environ.get("DDBSTREAM_TARGET"):
+        return None
+    try:
+        state = read_state(state_dir())
+    except SpecError:
+        return None
+    return state.target if state else None
 
 
 def register(app: typer.Typer) -> None:
