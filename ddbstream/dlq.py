@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from ddbstream.errors import AwsError, InvalidInput, NotFound
+from ddbstream.logs import error_code
 
 STREAM_RETENTION_SECONDS = 24 * 3600
 MAX_PER_RECEIVE = 10
@@ -152,7 +153,7 @@ class DeadLetterQueue:
         try:
             return getattr(self.sqs, operation)(QueueUrl=self.url, **kwargs)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = error_code(exc)
             if code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
                 raise NotFound(f"the dead-letter queue {self.url} does not exist") from None
             raise AwsError(f"SQS {operation} failed: {exc}") from None
@@ -274,7 +275,7 @@ class DeadLetterQueue:
         try:
             self.sqs.purge_queue(QueueUrl=self.url)
         except ClientError as exc:
-            if "PurgeQueueInProgress" in exc.response.get("Error", {}).get("Code", ""):
+            if "PurgeQueueInProgress" in error_code(exc):
                 raise AwsError("SQS allows one purge a minute and this queue was purged less than 60 s ago: "
                                "try again shortly") from None
             raise AwsError(f"SQS purge_queue failed: {exc}") from None
@@ -282,10 +283,6 @@ class DeadLetterQueue:
 
 
 # ---------------------------------------------------------------- hydration
-
-
-def _error_code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
 
 def hydrate(streams: Any, batch: dict) -> list[dict]:
@@ -324,7 +321,7 @@ def hydrate(streams: Any, batch: dict) -> list[dict]:
                 break
             iterator = response.get("NextShardIterator")
     except ClientError as exc:
-        code = _error_code(exc)
+        code = error_code(exc)
         if code in ("TrimmedDataAccessException", "ExpiredIteratorException"):
             raise RecordsGone(gone) from None
         if code == "ResourceNotFoundException":
@@ -450,7 +447,7 @@ def invoke_consumer(lambda_client: Any, function: str, records: list[dict]) -> t
         response = lambda_client.invoke(FunctionName=function, InvocationType="RequestResponse",
                                         Payload=dumps_plain({"Records": records}).encode())
     except ClientError as exc:
-        if _error_code(exc) == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             raise NotFound(f"function {function} does not exist") from None
         return False, f"invoke failed: {exc}", []
     raw = response["Payload"].read() if response.get("Payload") is not None else b""

@@ -62,7 +62,8 @@ def log_group_for(function_or_group: str) -> str:
     return f"/aws/lambda/{function_or_group}"
 
 
-def _error_code(exc: Exception) -> str:
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError ("" for anything else)."""
     return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
 
@@ -97,7 +98,7 @@ class LogSource:
             try:
                 page = self.client.filter_log_events(**kwargs)
             except ClientError as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 if code == "ResourceNotFoundException":
                     raise NotFound(f"log group {self.group} does not exist (has the function run yet?)") from None
                 if code in THROTTLING_CODES:
@@ -300,7 +301,7 @@ class Tail:
                     if close:
                         close()
             except ClientError as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 if code in THROTTLING_CODES or code in ("AccessDeniedException", "UnrecognizedClientException"):
                     yield Notice(f"live tail unavailable ({code}): polling instead")
                     yield from self._poll(AWS_POLL_SECONDS)

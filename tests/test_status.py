@@ -205,6 +205,9 @@ def test_tail_command_formats_and_errors(pipeline, cli):
     ]:
         code, _, err = cli("tail", *args)
         assert code == int(ExitCode.INVALID_INPUT) and err.startswith(fragment) and len(err.strip().splitlines()) == 1
+    code, out, err = cli("tail", "--since", "1h", "--grep", "no line has this")
+    assert code == 0 and out == ""
+    assert err.strip() == f"no log events in /aws/lambda/{pipeline.function} in that time range match the filters"
     code, _, err = cli("tail", "nobody")
     assert code == int(ExitCode.NOT_FOUND)
     assert err.strip() == "error: log group /aws/lambda/nobody does not exist (has the function run yet?)"

@@ -22,6 +22,8 @@ def tail(
 
     Example: ddbstream tail --since 1h --follow --grep INSERT
     """
+    from rich.markup import escape
+
     from ddbstream.cli.common import current_state
     from ddbstream.cli.output import console, note, spinner
     from ddbstream.clients import client_for
@@ -49,13 +51,14 @@ def tail(
     stream = Tail(source, since_ms, until_ms, follow, local=state.is_local, live_tail_arn=live_arn)
 
     out = console()
+    shown = 0
     waiting = spinner(f"waiting for log events in {source.group} (Ctrl-C to stop)") if follow else None
     if waiting is not None:
         waiting.__enter__()
     try:
         for item in stream.events():
             if isinstance(item, Notice):
-                note(f"[yellow]{item.text}[/]")
+                note(f"[yellow]{escape(item.text)}[/]")
                 continue
             rendered = renderer.render(item)
             if rendered is None:
@@ -63,11 +66,15 @@ def tail(
             if waiting is not None:
                 waiting.__exit__(None, None, None)
                 waiting = None
+            shown += 1
             if isinstance(rendered, str):
                 sys.stdout.write(rendered + "\n")
                 sys.stdout.flush()
             else:
                 out.print(rendered)
+        if not shown:
+            narrowed = " match the filters" if grep or filter_pattern or request_id else ""
+            note(f"no log events in {escape(source.group)} in that time range{narrowed}")
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly with 0. Click would turn EPIPE into exit 1.
         import os
