@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from ddbstream.errors import AwsError, InvalidInput, NotFound
+from ddbstream.errors import AwsError, DdbstreamError, InvalidInput, NotFound
 
 LOCAL_POLL_SECONDS = 0.25  # the local daemon is cheap to ask: at most 4 polls a second
 AWS_POLL_SECONDS = 1.0
@@ -313,6 +313,8 @@ class Tail:
                 yield Notice("CloudWatch is throttling: polling with backoff instead of live tail")
                 yield from self._poll(AWS_POLL_SECONDS)
                 return
+            except DdbstreamError:
+                raise
             except Exception as exc:  # the event stream broke (SessionStreamingException, timeouts)
                 failures += 1
                 if failures > 3:

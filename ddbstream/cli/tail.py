@@ -29,18 +29,15 @@ def tail(
     from ddbstream.clients import client_for
     from ddbstream.durations import parse_time
     from ddbstream.errors import InvalidInput, NotFound
-    from ddbstream.logs import FORMATS, LogSource, Notice, Renderer, Tail, compile_grep, log_group_for
+    from ddbstream.logs import LogSource, Notice, Renderer, Tail, compile_grep, log_group_for
 
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise InvalidInput(f"unknown --format {fmt!r}: use one of {', '.join(FORMATS)}")
+    renderer = Renderer(fmt.lower(), compile_grep(grep), request_id)
     if until is not None and follow:
         raise InvalidInput("--until cannot be combined with --follow")
     since_ms = parse_time(since, "--since")
     until_ms = parse_time(until, "--until") if until is not None else None
     if until_ms is not None and until_ms < since_ms:
         raise InvalidInput("--until is before --since")
-    renderer = Renderer(fmt, compile_grep(grep), request_id)
 
     state = current_state()
     target = function or state.resource("log_group") or state.resource("function_name")
