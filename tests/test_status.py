@@ -234,3 +234,26 @@ def test_dlq_list_on_a_terminal(pipeline, cli, monkeypatch):
     assert first.startswith(f"{message.message_id}  failed ")
     assert second.startswith("  RetryAttemptsExhausted after 1 attempt(s) · shard shardId-")
     assert second.endswith("leaves the stream in 23h 59m")
+
+
+def test_iterator_age_on_aws_comes_from_cloudwatch(aws_credentials):
+    """On AWS the mapping's iterator age is the function's IteratorAge metric (newest Maximum)."""
+    from datetime import datetime, timedelta, timezone
+
+    import boto3
+    from moto import mock_aws
+
+    from ddbstream.status import iterator_age_ms
+
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+        assert iterator_age_ms(cloudwatch, "consumer") is None
+        now = datetime.now(timezone.utc)
+        for minutes_ago, value in ((3, 9000.0), (3, 100.0), (1, 250.0)):
+            cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+                "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "consumer"}],
+                "Timestamp": now - timedelta(minutes=minutes_ago), "Value": value, "Unit": "Milliseconds"}])
+        cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+            "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "other"}],
+            "Timestamp": now, "Value": 99999.0}])
+        assert iterator_age_ms(cloudwatch, "consumer", now=now) == 250.0
