@@ -550,6 +550,7 @@ class LoadReport:
     dlq_unreadable: dict[str, str]
     waited_s: float
     complete: bool
+    records: list[StreamRecord] = field(default_factory=list)  # the run's stream records, in order
 
     def summary(self) -> dict[str, Any]:
         a = self.accounting
@@ -676,7 +677,7 @@ def run_load(pipeline: Pipeline, count: int, rate: float = 0, workers: int = 4, 
         time.sleep(poll_interval)
     return LoadReport(run, count, keys, workers, rate, results, accounting, mismatches,
                       dlq.messages if dlq else 0, dict(dlq.unreadable) if dlq else {},
-                      time.monotonic() - waited_from, done)
+                      time.monotonic() - waited_from, done, records)
 
 
 def _filters(pipeline: Pipeline) -> list:
