@@ -41,6 +41,15 @@ VALUES = {
     "stream_view_type": "NEW_IMAGE",
     "ttl_attribute": "expires_at",
     "deletion_protection": False,
+    "global_secondary_indexes": [
+        # Every attribute spelled out: the HCL evaluator here does not apply optional() defaults.
+        {"name": "ByStatus", "hash_key": "status", "hash_key_type": "S", "range_key": "CreatedAt",
+         "range_key_type": "N", "projection_type": "INCLUDE", "non_key_attributes": ["total"],
+         "read_capacity": 2, "write_capacity": None},
+        {"name": "ByCustomer", "hash_key": "customer", "hash_key_type": "S", "range_key": None,
+         "range_key_type": "S", "projection_type": "ALL", "non_key_attributes": [],
+         "read_capacity": None, "write_capacity": None},
+    ],
     "tags": {"Team": "payments", "Env": "test"},
     "lambda_memory_size": 384,
     "lambda_timeout": 45,
@@ -154,6 +163,18 @@ def test_table(sides):
     assert request["SSESpecification"].get("KMSMasterKeyId") == sse["kms_key_arn"]
     assert request.get("DeletionProtectionEnabled", False) == table["deletion_protection_enabled"]
     assert request["Tags"] == tags_list(table["tags"])
+    assert request["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": index["name"],
+            "KeySchema": [{"AttributeName": index["hash_key"], "KeyType": "HASH"}]
+            + ([{"AttributeName": index["range_key"], "KeyType": "RANGE"}] if index["range_key"] else []),
+            "Projection": {"ProjectionType": index["projection_type"],
+                           **({"NonKeyAttributes": index["non_key_attributes"]} if index["non_key_attributes"] else {})},
+            "ProvisionedThroughput": {"ReadCapacityUnits": index["read_capacity"],
+                                      "WriteCapacityUnits": index["write_capacity"]},
+        }
+        for index in table["global_secondary_index"]
+    ]
 
     [ttl] = table["ttl"]
     assert recorder.one("UpdateTimeToLive")["TimeToLiveSpecification"] == {

@@ -10,20 +10,39 @@ from ddbstream.spec import Spec
 def desired_table(spec: Spec) -> dict[str, Any]:
     """CreateTable arguments for the spec."""
     key_schema = spec.key_schema()
+    attributes = dict(key_schema)
+    provisioned = spec["billing_mode"] == "PROVISIONED"
     args: dict[str, Any] = {
         "TableName": spec["table_name"],
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in key_schema],
-        "KeySchema": [
-            {"AttributeName": n, "KeyType": role} for (n, _), role in zip(key_schema, ("HASH", "RANGE"))
-        ],
+        "KeySchema": _key_schema(key_schema),
         "BillingMode": spec["billing_mode"],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": spec["stream_view_type"]},
     }
-    if spec["billing_mode"] == "PROVISIONED":
-        args["ProvisionedThroughput"] = {
-            "ReadCapacityUnits": int(spec["read_capacity"]),
-            "WriteCapacityUnits": int(spec["write_capacity"]),
+    if provisioned:
+        args["ProvisionedThroughput"] = _throughput(spec["read_capacity"], spec["write_capacity"])
+    indexes = []
+    for index in spec.get("global_secondary_indexes") or []:
+        # Optional attributes default as the variable's type declares them.
+        index_keys = [(index["hash_key"], index.get("hash_key_type") or "S")]
+        if index.get("range_key"):
+            index_keys.append((index["range_key"], index.get("range_key_type") or "S"))
+        for name, kind in index_keys:
+            attributes.setdefault(name, kind)
+        projection: dict[str, Any] = {"ProjectionType": index.get("projection_type") or "ALL"}
+        if projection["ProjectionType"] == "INCLUDE":
+            projection["NonKeyAttributes"] = list(index.get("non_key_attributes") or [])
+        definition: dict[str, Any] = {
+            "IndexName": index["name"], "KeySchema": _key_schema(index_keys), "Projection": projection,
         }
+        if provisioned:
+            definition["ProvisionedThroughput"] = _throughput(
+                index.get("read_capacity") or spec["read_capacity"],
+                index.get("write_capacity") or spec["write_capacity"],
+            )
+        indexes.append(definition)
+    args["AttributeDefinitions"] = [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()]
+    if indexes:
+        args["GlobalSecondaryIndexes"] = indexes
     if spec.get("server_side_encryption"):
         sse: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
         if spec.get("kms_key_arn"):
@@ -34,6 +53,14 @@ def desired_table(spec: Spec) -> dict[str, Any]:
     if spec.get("tags"):
         args["Tags"] = [{"Key": k, "Value": str(v)} for k, v in spec["tags"].items()]
     return args
+
+
+def _key_schema(keys: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "KeyType": role} for (name, _), role in zip(keys, ("HASH", "RANGE"))]
+
+
+def _throughput(read: Any, write: Any) -> dict[str, int]:
+    return {"ReadCapacityUnits": int(read), "WriteCapacityUnits": int(write)}
 
 
 def provision_table(
@@ -84,7 +111,7 @@ def _reconcile(dynamodb: Any, table: dict[str, Any], desired: dict[str, Any], no
     wanted_keys = [(k["AttributeName"], k["KeyType"]) for k in desired["KeySchema"]]
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     wanted_types = {a["AttributeName"]: a["AttributeType"] for a in desired["AttributeDefinitions"]}
-    if current_keys != wanted_keys or any(types.get(n) != t for n, t in wanted_types.items()):
+    if current_keys != wanted_keys or any(types.get(n) != wanted_types[n] for n, _ in wanted_keys):
         have = ", ".join(f"{n} ({types.get(n)}, {role})" for n, role in current_keys)
         want = ", ".join(f"{n} ({wanted_types[n]}, {role})" for n, role in wanted_keys)
         notes.append(
@@ -100,6 +127,15 @@ def _reconcile(dynamodb: Any, table: dict[str, Any], desired: dict[str, Any], no
             f"table {name} streams {stream.get('StreamViewType')} but the spec says {wanted_view}: "
             "a stream's view type cannot change while it is enabled"
         )
+    existing_indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in desired.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in existing_indexes:
+            index_attributes = {key["AttributeName"] for key in index["KeySchema"]}
+            dynamodb.update_table(
+                TableName=name,
+                AttributeDefinitions=[a for a in desired["AttributeDefinitions"] if a["AttributeName"] in index_attributes],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
     billing = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
     if billing != desired["BillingMode"]:
         update: dict[str, Any] = {"TableName": name, "BillingMode": desired["BillingMode"]}
