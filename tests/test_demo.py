@@ -162,3 +162,16 @@ def test_demo_outside_a_project(tmp_path):
     assert result.returncode == ExitCode.SPEC
     assert result.stderr.startswith("error: no infra/variables.tf in ")
     assert result.stderr.count("\n") == 1
+
+
+def test_demo_refuses_a_project_whose_stack_is_on_aws(project):
+    from ddbstream.state import State, write_state
+
+    write_state(project / ".ddbstream", State(target="aws", region="us-east-1", resources={"table_name": "employees"}))
+    result = run_cli("demo", cwd=project)
+    assert (result.returncode, result.stderr) == (
+        ExitCode.INVALID_INPUT,
+        "error: the demo runs on the local target, but this project's stack is on AWS: run it in another "
+        "directory, or 'ddbstream destroy --target aws' first\n",
+    )
+    assert read_state(project / ".ddbstream").target == "aws"
