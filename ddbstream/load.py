@@ -243,11 +243,22 @@ class StreamRecord:
         return int(self.sequence_number)
 
 
+def stream_records(raw: Iterable[dict], stream_arn: str) -> list[StreamRecord]:
+    """GetRecords records -> StreamRecords (not tied to any write)."""
+    from ddbstream.dlq import lambda_record
+
+    out = []
+    for record in raw:
+        event = lambda_record(record, stream_arn)
+        ddb = event.get("dynamodb", {})
+        out.append(StreamRecord(ddb["SequenceNumber"], event.get("eventID", ""), event.get("eventName", ""),
+                                key_id(ddb.get("Keys", {})), lambda_event=event))
+    return out
+
+
 def match_records(plan: list[Write], results: WriteResults, raw: Iterable[dict],
                   stream_arn: str) -> tuple[list[StreamRecord], list[str]]:
     """The stream records this plan caused, each tied to its write; and the mismatches found."""
-    from ddbstream.dlq import lambda_record
-
     writes_of: dict[str, list[Write]] = defaultdict(list)
     uncertain: set[str] = set()
     for write in plan:
@@ -255,14 +266,9 @@ def match_records(plan: list[Write], results: WriteResults, raw: Iterable[dict],
         if write.index in results.errors:
             uncertain.add(write.key_id)  # a write that failed may or may not have landed
     records_of: dict[str, list[StreamRecord]] = defaultdict(list)
-    for record in raw:
-        event = lambda_record(record, stream_arn)
-        ddb = event.get("dynamodb", {})
-        kid = key_id(ddb.get("Keys", {}))
-        if kid not in writes_of:
-            continue
-        records_of[kid].append(StreamRecord(ddb["SequenceNumber"], event.get("eventID", ""),
-                                            event.get("eventName", ""), kid, lambda_event=event))
+    for record in stream_records(raw, stream_arn):
+        if record.key_id in writes_of:
+            records_of[record.key_id].append(record)
     problems = []
     expected_names = {"delete": {"REMOVE"}, "put": {"INSERT", "MODIFY"}, "update": {"INSERT", "MODIFY"}}
     out: list[StreamRecord] = []

@@ -24,12 +24,12 @@ faults = _faults_module()
 
 
 def consumer_dir(project: Path) -> Path:
-    """The project's lambda/ plus the fault-injecting handler, in a directory of its own."""
+    """The project's lambda/ plus the fault-injecting handlers, in a directory of its own."""
     target = project / "lambda_faulty"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(project / "lambda", target, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("handler.py", "faults.py"):
-        shutil.copy(FIXTURE / name, target / name)
+    for path in FIXTURE.glob("*.py"):
+        shutil.copy(path, target / path.name)
     return target
 
 
