@@ -293,3 +293,23 @@ def test_disabling_closes_the_stream_and_enabling_starts_a_new_one(daemon):
     daemon.put(table, "after")
     assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, new_arn)] == ["after"]
     assert streams_api.describe_stream(StreamArn=new_arn)["StreamDescription"]["StreamViewType"] == "KEYS_ONLY"
+
+
+def test_binary_keys_and_attributes_are_streamed(daemon):
+    dynamodb = daemon.client("dynamodb")
+    arn = dynamodb.create_table(
+        TableName="binary-keys",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "B"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    item = {"k": {"B": b"\x00\x01"}, "blob": {"B": b"\xff"}, "set": {"BS": [b"a", b"b"]},
+            "nested": {"M": {"inner": {"B": b"x"}}}}
+    dynamodb.put_item(TableName="binary-keys", Item=item)
+    dynamodb.delete_item(TableName="binary-keys", Key={"k": {"B": b"\x00\x01"}})
+    records = read_all(daemon, arn)
+    assert [r["eventName"] for r in records] == ["INSERT", "REMOVE"]
+    assert records[0]["dynamodb"]["Keys"] == {"k": {"B": b"\x00\x01"}}
+    assert records[0]["dynamodb"]["NewImage"] == item
+    assert records[1]["dynamodb"]["OldImage"] == item

@@ -285,13 +285,6 @@ REGISTRY = StreamRegistry()
 _local = threading.local()  # .ttl: deleting for TTL; .groups: changes held until a moto call ends
 
 
-def _keys_of(table: Any, item: Any) -> dict:
-    keys = {table.hash_key_attr: item.hash_key.to_json()}
-    if table.range_key_attr is not None and item.range_key is not None:
-        keys[table.range_key_attr] = item.range_key.to_json()
-    return keys
-
-
 def build_record(
     stream: Stream, seq: int, keys: dict, old: dict | None, new: dict | None, ttl: bool, partition_key: str
 ) -> Record:
@@ -319,7 +312,7 @@ def build_record(
     if ttl:
         data["userIdentity"] = {"Type": "Service", "PrincipalId": TTL_PRINCIPAL}
         event["userIdentity"] = {"type": "Service", "principalId": TTL_PRINCIPAL}
-    return Record(seq, arrival, partition_key, data, json.dumps(event, separators=(",", ":")).encode())
+    return Record(seq, arrival, partition_key, data, json.dumps(_wire(event), separators=(",", ":")).encode())
 
 
 def stream_of_shard(shard: Any) -> Stream:
@@ -353,15 +346,28 @@ class Change:
 
 
 def snapshot(shard: Any, old: Any, new: Any) -> Change:
-    """The change (moto Items or None) with its DynamoDB JSON images."""
+    """The change (moto Items or None) with its DynamoDB JSON images (binary values as bytes)."""
     table = shard.table
-    return Change(
-        shard,
-        _keys_of(table, new if new is not None else old),
-        old.to_json()["Attributes"] if old is not None else None,
-        new.to_json()["Attributes"] if new is not None else None,
-        bool(getattr(_local, "ttl", False)) and new is None,
-    )
+    old_image = old.to_json()["Attributes"] if old is not None else None
+    new_image = new.to_json()["Attributes"] if new is not None else None
+    image = new_image if new_image is not None else old_image
+    key_names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    keys = {name: image[name] for name in key_names if name in image}
+    return Change(shard, keys, old_image, new_image, bool(getattr(_local, "ttl", False)) and new is None)
+
+
+def _wire(value: Any) -> Any:
+    """DynamoDB JSON as Lambda receives it: binary values base64-encoded.
+
+    The GetRecords response keeps bytes, because moto's serializer encodes blobs itself.
+    """
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
 
 
 def record_change(change: Change) -> None:
@@ -374,7 +380,7 @@ def record_change(change: Change) -> None:
     if change.old == change.new:
         return  # AWS writes no record for a write that changes nothing
     keys, old, new, ttl = change.keys, change.old, change.new, change.ttl
-    partition_key = json.dumps(keys[table.hash_key_attr], sort_keys=True)  # order is kept per hash key
+    partition_key = json.dumps(_wire(keys[table.hash_key_attr]), sort_keys=True)  # order is kept per hash key
     stream.append(lambda seq: build_record(stream, seq, keys, old, new, ttl, partition_key))
 
 
