@@ -437,6 +437,8 @@ class Accounting:
     pending: list[str] = field(default_factory=list)  # sequence numbers neither processed nor in the DLQ
     both: list[str] = field(default_factory=list)  # processed and in the DLQ
     dlq_twice: list[str] = field(default_factory=list)  # in more than one DLQ batch
+    invocations: int = 0  # invocations that carried the run's records
+    failed_invocations: int = 0  # of those, ended by a timeout, a crash or an unhandled error
     deliveries: int = 0  # handler lines for the run's records (every attempt)
     redeliveries: int = 0  # deliveries beyond the first, all caused by failures somewhere in a batch
     processed_again: int = 0  # successful processings beyond the first (retry duplicates)
@@ -473,6 +475,9 @@ def account(records: list[StreamRecord], log: HandlerLog, dlq: DlqView | None,
     appearances: dict[str, list[tuple[tuple, int, str, Invocation]]] = defaultdict(list)
     for invocation in sorted(log.invocations.values(), key=lambda i: i.order):
         errors = {line["eventID"] for _, _, line in invocation.lines if line.get("level") == "ERROR"}
+        if any(line["eventID"] in by_event for _, _, line in invocation.lines):
+            result.invocations += 1
+            result.failed_invocations += invocation.closed and invocation.failed
         for order, timestamp, line in invocation.lines:
             event_id = line["eventID"]
             if event_id not in by_event or line.get("level") == "ERROR":
@@ -575,6 +580,8 @@ class LoadReport:
             "dlqRecords": a.in_dlq,
             "filtered": a.filtered,
             "lost": a.lost,
+            "invocations": a.invocations,
+            "failedInvocations": a.failed_invocations,
             "redeliveries": a.redeliveries,
             "processedAgain": a.processed_again,
             "ledgerSkips": a.ledger_skips,
