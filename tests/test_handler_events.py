@@ -78,7 +78,7 @@ def test_default_sequence_numbers_increase():
     ({"sequence_number": "12a"}, "sequence number must be digits, got '12a'"),
     ({"ttl": True}, "only a REMOVE can come from Time to Live"),
     ({"keys": {}}, "a stream record needs the item's key attributes"),
-    ({"new_image": {"price": 1.5}}, "unsupported value: Float types are not supported. Use Decimal types instead."),
+    ({"new_image": {"price": 1.5}}, "float values are not supported: use Decimal so no digit is lost"),
 ])
 def test_bad_input_is_one_clear_error(kwargs, message):
     arguments = {"event_name": "INSERT", "keys": KEY, **kwargs}
