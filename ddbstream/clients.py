@@ -6,35 +6,43 @@ which cost every short command a tenth of a second to import); the clients are t
 
 from __future__ import annotations
 
+import threading
+from functools import lru_cache
 from typing import Any
 
 from ddbstream.state import State
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_CREATE_LOCK = threading.Lock()  # a botocore session may not build clients in two threads at once
+
+
+@lru_cache(maxsize=None)
+def _session(profile: str | None, local: bool) -> Any:
+    """One botocore session per kind: it caches the service models every client loads."""
+    import botocore.session
+
+    if local:
+        # The caller's AWS_PROFILE means nothing to the daemon (and a profile missing from
+        # ~/.aws/config would make botocore refuse to build any client).
+        return botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return botocore.session.Session(profile=profile)
 
 
 def local_client(service: str, endpoint: str, region: str) -> Any:
     """A client for the local daemon: its endpoint, fake credentials, few retries."""
-    import botocore.session
     from botocore.config import Config
 
-    # The caller's AWS_PROFILE means nothing to the daemon (and a profile missing from
-    # ~/.aws/config would make botocore refuse to build any client).
-    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-    return session.create_client(
-        service,
-        endpoint_url=endpoint,
-        region_name=region,
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=70),
-        **FAKE_CREDENTIALS,
-    )
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=70)
+    with _CREATE_LOCK:
+        return _session(None, True).create_client(
+            service, endpoint_url=endpoint, region_name=region, config=config, **FAKE_CREDENTIALS
+        )
 
 
 def aws_client(service: str, region: str | None = None, profile: str | None = None) -> Any:
     """A client for real AWS with the caller's own credential chain (profile, env, SSO...)."""
-    import botocore.session
-
-    return botocore.session.Session(profile=profile).create_client(service, region_name=region)
+    with _CREATE_LOCK:
+        return _session(profile, False).create_client(service, region_name=region)
 
 
 def client_for(state: State, service: str, profile: str | None = None) -> Any:
