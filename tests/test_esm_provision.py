@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ddbstream.provision.mapping import provision_mapping
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import load_spec
 from esm_support import FakeRuntime, InThreadDaemon
 
@@ -32,7 +33,7 @@ def resources(daemon):
 def provision(daemon, resources, *overrides):
     notes: list[str] = []
     spec = load_spec(INFRA, overrides=list(overrides))
-    provision_mapping(spec, daemon.client, resources, notes, lambda _: None)
+    provision_mapping(Provisioning(spec, daemon.client, resources, notes))
     mapping = daemon.client("lambda").get_event_source_mapping(UUID=resources["mapping_uuid"])
     return mapping, notes
 

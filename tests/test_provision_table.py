@@ -5,6 +5,7 @@ import pytest
 from moto import mock_aws
 
 from ddbstream.provision.table import provision_table
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import load_spec
 
 
@@ -17,7 +18,7 @@ def dynamodb(aws_credentials):
 def _run(project, dynamodb, *overrides):
     spec = load_spec(project / "infra", overrides=list(overrides))
     resources, notes = {}, []
-    provision_table(spec, lambda service: dynamodb, resources, notes, lambda _: None)
+    provision_table(Provisioning(spec, lambda service: dynamodb, resources, notes))
     return resources, notes
 
 

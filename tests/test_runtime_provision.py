@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from ddbstream.errors import SpecError
 from ddbstream.provision.function import code_sha256, function_environment, package, provision_function
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import load_spec
 
 
@@ -23,7 +24,7 @@ def aws(aws_credentials):
 def run(spec, aws, resources=None):
     resources = dict(resources or {"table_name": spec["table_name"]})
     messages: list[str] = []
-    provision_function(spec, aws, resources, [], messages.append)
+    provision_function(Provisioning(spec, aws, resources, [], messages.append))
     return resources, messages
 
 

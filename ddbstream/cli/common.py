@@ -31,7 +31,7 @@ def project_state_dir() -> Path:
 def current_state():
     """The running pipeline's state, or NoStack."""
     from ddbstream.errors import NoStack
-    from ddbstream.state import read_state, require_state, state_dir
+    from ddbstream.state import require_state, state_dir
     import os
 
     if not os.environ.get("DDBSTREAM_STATE_DIR"):

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ddbstream.provision.run import ClientFactory, Provisioning
 from ddbstream.spec import Spec
-
-ClientFactory = Callable[[str], Any]
 
 
 def provision(
@@ -24,11 +23,10 @@ def provision(
     """Provision every resource of the spec; return (resources for state.json, drift notes)."""
     from ddbstream.provision import alarms, function, mapping, messaging, table
 
-    resources: dict[str, Any] = {}
-    notes: list[str] = []
+    run = Provisioning(spec, client, progress=progress)
     # The function comes after the table, queue, topic and bucket: its environment names them.
     steps = [table.provision_table, messaging.provision_messaging, function.provision_function,
              alarms.provision_alarms, mapping.provision_mapping]
     for step in steps:
-        step(spec, client, resources, notes, progress)
-    return resources, notes
+        step(run)
+    return run.resources, run.notes

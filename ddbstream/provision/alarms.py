@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
 # Fixed by infra/modules/alarms (its variables' defaults, not pipeline variables).
@@ -52,14 +53,9 @@ def alarm_definitions(spec: Spec, function_name: str, table_name: str, queue_nam
     return alarms
 
 
-def provision_alarms(
-    spec: Spec,
-    client: Callable[[str], Any],
-    resources: dict[str, Any],
-    notes: list[str],
-    progress: Callable[[str], None],
-) -> None:
+def provision_alarms(run: Provisioning) -> None:
     """PutMetricAlarm for each alarm (it creates or replaces); records their names."""
+    spec, client, resources, progress = run.spec, run.client, run.resources, run.progress
     if not spec.get("enable_alarms"):
         return
     names = spec.resource_names()

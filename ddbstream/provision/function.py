@@ -8,9 +8,10 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ddbstream.errors import SpecError
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries without mtimes: the same tree gives the same hash
@@ -91,14 +92,9 @@ def _log_group(logs: Any, group: str, retention_days: int, tags: dict[str, str])
         logs.delete_retention_policy(logGroupName=group)
 
 
-def provision_function(
-    spec: Spec,
-    client: Callable[[str], Any],
-    resources: dict[str, Any],
-    notes: list[str],
-    progress: Callable[[str], None],
-) -> None:
+def provision_function(run: Provisioning) -> None:
     """Create or update the consumer function; its code only when the package's hash changed."""
+    spec, client, resources, progress = run.spec, run.client, run.resources, run.progress
     name = spec.resource_names()["function_name"]
     code = package(source_dir(spec))
     tags = {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ddbstream.errors import SpecError
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
 
@@ -27,14 +28,9 @@ def desired_mapping(spec: Spec, resources: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def provision_mapping(
-    spec: Spec,
-    client: Callable[[str], Any],
-    resources: dict[str, Any],
-    notes: list[str],
-    progress: Callable[[str], None],
-) -> None:
+def provision_mapping(run: Provisioning) -> None:
     """Create the mapping, or bring an existing one (same stream and function) to the spec."""
+    spec, client, resources, notes, progress = run.spec, run.client, run.resources, run.notes, run.progress
     lam = client("lambda")
     stream_arn, function_name = resources["stream_arn"], resources["function_name"]
     desired = desired_mapping(spec, resources)

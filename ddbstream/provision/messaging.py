@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
 # Fixed by infra/modules/audit (not variables of the pipeline).
@@ -22,14 +23,9 @@ def _tags(spec: Spec) -> dict[str, str]:
     return {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
 
 
-def provision_messaging(
-    spec: Spec,
-    client: Callable[[str], Any],
-    resources: dict[str, Any],
-    notes: list[str],
-    progress: Callable[[str], None],
-) -> None:
+def provision_messaging(run: Provisioning) -> None:
     """Create (or reconcile) whichever of the queue, topic, bucket and bus the spec enables."""
+    spec, client, resources, progress = run.spec, run.client, run.resources, run.progress
     names = spec.resource_names()
     if spec.get("enable_dlq"):
         provision_queue(spec, client("sqs"), names["dlq_name"], resources, progress)

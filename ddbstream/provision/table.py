@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
+from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
 
@@ -63,14 +64,9 @@ def _throughput(read: Any, write: Any) -> dict[str, int]:
     return {"ReadCapacityUnits": int(read), "WriteCapacityUnits": int(write)}
 
 
-def provision_table(
-    spec: Spec,
-    client: Callable[[str], Any],
-    resources: dict[str, Any],
-    notes: list[str],
-    progress: Callable[[str], None],
-) -> None:
+def provision_table(run: Provisioning) -> None:
     """Create the table or reconcile an existing one; record its names and stream ARN."""
+    spec, client, resources, notes, progress = run.spec, run.client, run.resources, run.notes, run.progress
     dynamodb = client("dynamodb")
     desired = desired_table(spec)
     name = desired["TableName"]
