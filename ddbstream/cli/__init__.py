@@ -11,32 +11,42 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer  # noqa: E402
 
-from ddbstream.cli import demo as _demo
-from ddbstream.cli import events as _events
-from ddbstream.cli import items as _items
-from ddbstream.cli import load as _load
-from ddbstream.cli import stack as _stack
-from ddbstream.cli import dlq as _dlq
-from ddbstream.cli import status as _status
-from ddbstream.cli import tail as _tail
+# Which module registers each command. Only the module of the command being run is
+# imported and turned into Typer parameters, so a short command does not pay for the rest
+# (bench/cli_speed.py); `--help` and unknown names load them all.
+COMMAND_MODULES = {
+    "up": "stack", "down": "stack", "destroy": "stack",
+    "put": "items", "get": "items", "update": "items", "delete": "items", "scan": "items",
+    "tail": "tail", "dlq": "dlq", "status": "status",
+    "event": "events", "invoke": "events", "demo": "demo", "load": "load",
+}
 
-app = typer.Typer(
-    name="ddbstream",
-    help="Provision, exercise and observe a DynamoDB Streams -> Lambda pipeline (local or on AWS).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
-_stack.register(app)
-_items.register(app)
-_tail.register(app)
-_dlq.register(app)
-_status.register(app)
-_events.register(app)
-_demo.register(app)
-_load.register(app)
+def build_app(argv: list[str] | None = None) -> typer.Typer:
+    """The Typer app with the commands ``argv`` needs (all of them when it names none)."""
+    import importlib
+
+    app = typer.Typer(
+        name="ddbstream",
+        help="Provision, exercise and observe a DynamoDB Streams -> Lambda pipeline (local or on AWS).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _group() -> None:
+        """Provision, exercise and observe a DynamoDB Streams -> Lambda pipeline (local or on AWS)."""
+
+    command = next((arg for arg in argv or [] if not arg.startswith("-")), None)
+    if command in COMMAND_MODULES:
+        modules = [COMMAND_MODULES[command]]
+    else:
+        modules = list(dict.fromkeys(COMMAND_MODULES.values()))
+    for module in modules:
+        importlib.import_module(f"ddbstream.cli.{module}").register(app)
+    return app
 
 
 def main() -> None:
@@ -45,7 +55,7 @@ def main() -> None:
     from ddbstream.errors import DdbstreamError, ExitCode
 
     try:
-        result = app(standalone_mode=False)
+        result = build_app(sys.argv[1:])(standalone_mode=False)
     except DdbstreamError as exc:
         error(exc.message)
         sys.exit(int(exc.exit_code))
