@@ -35,9 +35,9 @@ def project(tmp_path) -> Path:
 def stack(project):
     """A project with a local stack brought up by the real CLI; brought down afterwards."""
     result = run_cli("up", "--json", cwd=project)
-    assert result.returncode == 0, result.stderr
-    info = json.loads(result.stdout)
-    yield project, info
-    state_file = project / ".ddbstream" / "state.json"
-    if state_file.exists():
-        run_cli("down", cwd=project)
+    try:
+        assert result.returncode == 0, result.stderr
+        yield project, json.loads(result.stdout)
+    finally:
+        if (project / ".ddbstream" / "state.json").exists():
+            run_cli("down", cwd=project)

@@ -219,3 +219,15 @@ def test_relative_state_dir(project):
         assert run_cli("put", "--item", '{"employeeid": "R1"}', cwd=project, env=env).returncode == 0
     finally:
         run_cli("down", cwd=project, env=env)
+
+
+def test_daemon_stops_when_its_project_is_deleted(tmp_path):
+    import shutil
+
+    from support import make_project
+
+    project = make_project(tmp_path / "doomed")
+    assert run_cli("up", cwd=project).returncode == 0
+    pid = _state(project)["pid"]
+    shutil.rmtree(project)
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), 20, message="orphaned daemon exit")

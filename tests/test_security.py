@@ -32,10 +32,11 @@ def secure_stack(tmp_path_factory):
     project = make_project(tmp_path_factory.mktemp("security") / "project")
     env = cli_env(**CALLER)
     result = run_cli("up", "--json", "--var", f"lambda_source_dir={FIXTURE}", cwd=project, env=env)
-    assert result.returncode == 0, result.stderr
-    info = json.loads(result.stdout)
-    yield project, info, env
-    run_cli("down", cwd=project, env=env)
+    try:
+        assert result.returncode == 0, result.stderr
+        yield project, json.loads(result.stdout), env
+    finally:
+        run_cli("down", cwd=project, env=env)
 
 
 def _client(info, service):

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Callable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,14 +46,14 @@ def main(argv: list[str] | None = None) -> int:
 
     stopping = threading.Event()
 
-    def request_stop(signum: int, frame: object) -> None:
+    def request_stop(reason: str) -> None:
         if not stopping.is_set():
             stopping.set()
-            log.info("signal %s: stopping", signum)
+            log.info("%s: stopping", reason)
             threading.Thread(target=server.stop, name="ddbstream-stop").start()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, frame: request_stop(f"signal {number}"))
 
     log.info("serving on %s (pid %s)", server.emulator.endpoint, os.getpid())
     if args.ready_file:
@@ -61,9 +62,26 @@ def main(argv: list[str] | None = None) -> int:
             handle.write(str(server.port))  # private like state.json beside it
         os.replace(tmp, args.ready_file)
     warm_up(server.emulator)
+    if args.ready_file:
+        _stop_when_orphaned(os.path.dirname(os.path.abspath(args.ready_file)), stopping, request_stop)
     server.serve_forever()
     log.info("stopped")
     return 0
+
+
+def _stop_when_orphaned(directory: str, stopping: threading.Event, request_stop: Callable[[str], None]) -> None:
+    """Stop when the project's state directory is deleted: nothing could ever reach us again."""
+
+    def watch() -> None:
+        while not stopping.wait(ORPHAN_CHECK_SECONDS):
+            if not os.path.isdir(directory):
+                request_stop(f"{directory} was removed")
+                return
+
+    threading.Thread(target=watch, name="ddbstream-orphan-watch", daemon=True).start()
+
+
+ORPHAN_CHECK_SECONDS = 2.0
 
 
 if __name__ == "__main__":
