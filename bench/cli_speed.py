@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -20,10 +21,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+CPU_TIMES: list[float] = []  # user + system seconds of the last timed command
+
+
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Wall seconds of one run (its CPU seconds go to CPU_TIMES: steadier on a busy machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_TIMES.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command[:3])} failed: {result.stderr.strip()}")
     return elapsed
@@ -49,13 +57,15 @@ def main() -> None:
         try:
             state = json.loads((project / ".ddbstream" / "state.json").read_text())
             endpoint = state["endpoint"]
-            ours, theirs = [], []
-            for i in range(args.runs):
+            ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
+            for i in range(args.runs):  # interleaved, so both see the same machine
                 item = {"employeeid": f"B{i}", "name": "Alice", "n": 1}
                 ddb_item = {"employeeid": {"S": f"A{i}"}, "name": {"S": "Alice"}, "n": {"N": "1"}}
                 ours.append(timed([*ddbstream, "put", "--item", json.dumps(item)], project, env))
+                ours_cpu.append(CPU_TIMES[-1])
                 theirs.append(timed([aws, "dynamodb", "put-item", "--endpoint-url", endpoint,
                                      "--table-name", "employees", "--item", json.dumps(ddb_item)], project, env))
+                theirs_cpu.append(CPU_TIMES[-1])
             up_again = timed([*ddbstream, "up"], project, env)
         finally:
             subprocess.run([*ddbstream, "down"], cwd=project, env=env, capture_output=True)
@@ -66,6 +76,9 @@ def main() -> None:
     print(f"ddbstream put median of {args.runs}:                    {ours_median * 1000:.0f} ms")
     print(f"aws dynamodb put-item median of {args.runs}:            {theirs_median * 1000:.0f} ms")
     print(f"ratio put / put-item:                             {ours_median / theirs_median:.2f}x  (target <= 0.6x)")
+    ours_cpu_median, theirs_cpu_median = statistics.median(ours_cpu), statistics.median(theirs_cpu)
+    print(f"CPU time (user+sys) median: put {ours_cpu_median * 1000:.0f} ms, put-item {theirs_cpu_median * 1000:.0f} ms, "
+          f"ratio {ours_cpu_median / theirs_cpu_median:.2f}x")
 
 
 if __name__ == "__main__":
