@@ -223,7 +223,9 @@ class DeadLetterQueue:
         self._collect(0, found, visible if self.local else None)
         if len(found) < visible:
             # More than one receive's worth: hold what we see for a moment to reach the rest.
-            held = self._collect(HOLD_SECONDS, found, visible)
+            # Held long enough for every receive to come back (the daemon's SQS takes seconds a
+            # receive on a queue of thousands): a hold that expired would hand back seen ones.
+            held = self._collect(max(HOLD_SECONDS, 2 * visible // MAX_PER_RECEIVE), found, visible)
             self._release(held)
         return sorted(found.values(), key=lambda m: (m.failed_at or 0, m.message_id))
 
@@ -299,6 +301,8 @@ def hydrate(streams: Any, batch: dict) -> list[dict]:
     gone = (f"the records of this batch ({start}..{end}) are no longer in the stream: "
             "DynamoDB keeps stream records for 24 hours")
     records: list[dict] = []
+    size = batch.get("batchSize")
+    page_size = min(1000, size + 1) if isinstance(size, int) and size > 0 else 1000
     try:
         iterator = streams.get_shard_iterator(
             StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER",
@@ -306,7 +310,8 @@ def hydrate(streams: Any, batch: dict) -> list[dict]:
         ).get("ShardIterator")
         empty = 0
         while iterator and empty < EMPTY_READS:
-            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            # A page just past the batch's size: a one-record batch costs one small read, not 1,000 records.
+            response = streams.get_records(ShardIterator=iterator, Limit=page_size)
             page = response.get("Records", [])
             empty = 0 if page else empty + 1
             done = False
