@@ -675,11 +675,13 @@ def run_load(pipeline: Pipeline, count: int, rate: float = 0, workers: int = 4, 
     deadline = time.monotonic() + wait
     waited_from = time.monotonic()
     accounting = Accounting(records=len(records))
+    quiet_at = -1  # records processed when the DLQ was last read
     while True:
         if log is not None:
             log.poll()
-        if dlq is not None:
-            dlq.poll()
+        if dlq is not None and accounting.processed == quiet_at:
+            dlq.poll()  # peeking is costly on a long queue: only once processing has gone quiet
+        quiet_at = accounting.processed
         if log is not None:
             accounting = account(records, log, dlq, results.sent_ms, filters)
         progress.accounted = accounting.accounted
