@@ -42,7 +42,7 @@ INDEX_ATTRIBUTE = "load_n"  # the write's position in the plan
 VERSION_ATTRIBUTE = "load_v"  # how many writes the key has had
 MAX_WORKERS = 64
 EMPTY_READS = 3  # GetRecords pages in a row without records before a shard counts as read
-_REQUEST = re.compile(r"^(START|END|REPORT) RequestId: ([0-9a-fA-F-]+)")
+_REQUEST = re.compile(r"^(START|END|REPORT) RequestId: (\S+)")
 
 
 # ---------------------------------------------------------------- the plan

@@ -96,3 +96,95 @@ def test_load_refuses_bad_options_before_writing(stack):
         assert result.returncode == ExitCode.INVALID_INPUT, result.stderr
         assert result.stderr.strip() == f"error: {fragment}" and "Traceback" not in result.stderr
     assert run_cli("scan", "--json", cwd=project).stdout == ""
+
+
+# ---------------------------------------------------------------- the accounting itself
+
+
+class _Logs:
+    """A stand-in CloudWatch Logs client serving fixed events (FilterLogEvents only)."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def filter_log_events(self, **kwargs):
+        return {"events": [e for e in self.events if e["timestamp"] >= kwargs.get("startTime", 0)]}
+
+
+def _invocation(events, stream, request, ts, lines, status=""):
+    events.append({"timestamp": ts, "message": f"START RequestId: {request} Version: $LATEST",
+                   "logStreamName": stream, "eventId": str(len(events))})
+    for line in lines:
+        events.append({"timestamp": ts, "message": json.dumps(line), "logStreamName": stream,
+                       "eventId": str(len(events))})
+    events.append({"timestamp": ts, "message": f"END RequestId: {request}", "logStreamName": stream,
+                   "eventId": str(len(events))})
+    events.append({"timestamp": ts, "message": f"REPORT RequestId: {request}\tDuration: 1.00 ms{status}",
+                   "logStreamName": stream, "eventId": str(len(events))})
+
+
+def _records(*specs):
+    from ddbstream.load import StreamRecord
+
+    return [StreamRecord(seq, f"e{seq}", "INSERT", key, write=int(seq)) for seq, key in specs]
+
+
+def _account(events, records, dlq_batches=None):
+    from types import SimpleNamespace
+
+    from ddbstream.load import HandlerLog, account
+
+    log = HandlerLog(_Logs(events), "/aws/lambda/f", 0)
+    log.poll()
+    dlq = SimpleNamespace(batches=dlq_batches or {}) if dlq_batches is not None else None
+    return account(records, log, dlq, {int(r.sequence_number): 0.0 for r in records})
+
+
+def _line(seq, **extra):
+    return {"eventID": f"e{seq}", "sequenceNumber": seq, **extra}
+
+
+def test_accounting_sees_processed_failed_lost_and_dlq_records():
+    records = _records(("1", "a"), ("2", "b"), ("3", "c"), ("4", "d"), ("5", "e"))
+    events = []
+    _invocation(events, "s1", "r1", 1000, [_line("1"), _line("2")])  # clean
+    _invocation(events, "s1", "r2", 1001, [_line("3")], "\tStatus: timeout")  # timed out
+    _invocation(events, "s1", "r3", 1002, [_line("4"), _line("4", level="ERROR")])  # failed record
+    a = _account(events, records, {"m1": ["4"]})
+    assert a.processed_ids == {"1", "2"} and a.dlq_ids == {"4"}
+    assert sorted(a.pending) == ["3", "5"] and a.lost == 2  # 3 only ever failed, 5 never arrived
+    assert a.invocations == 3 and a.failed_invocations == 1 and a.latencies_ms == [1000.0, 1000.0]
+
+
+def test_accounting_flags_duplicates_after_a_clean_invocation_but_not_retries():
+    records = _records(("1", "a"), ("2", "b"), ("3", "c"))
+    events = []
+    _invocation(events, "s1", "r1", 1000, [_line("1"), _line("2"), _line("2", level="ERROR")])  # partial failure
+    _invocation(events, "s1", "r2", 1001, [_line("2"), _line("3")])  # the retry: explained
+    _invocation(events, "s2", "r3", 1002, [_line("3")])  # 3 again after the clean r2: unexplained
+    a = _account(events, records)
+    assert a.processed_ids == {"1", "2", "3"}
+    assert a.unexplained == ["3"] and a.processed_again == 1 and a.redeliveries == 2
+
+
+def test_accounting_flags_per_key_order_and_records_in_two_places():
+    records = _records(("1", "k"), ("2", "k"), ("3", "j"))
+    events = []
+    _invocation(events, "s1", "r1", 1000, [_line("2"), _line("3")])
+    _invocation(events, "s1", "r2", 1001, [_line("1")])  # key k's first record processed after its second
+    a = _account(events, records, {"m1": ["3"], "m2": ["3"]})
+    assert len(a.order_violations) == 1 and a.order_violations[0].startswith("2 processed before 1")
+    assert a.both == ["3"] and a.dlq_twice == ["3"]
+
+
+def test_accounting_ignores_open_invocations_and_unhandled_errors():
+    records = _records(("1", "a"), ("2", "b"))
+    events = []
+    _invocation(events, "s1", "r1", 1000, [_line("1")])
+    events.insert(len(events) - 2, {"timestamp": 1000, "message": "[ERROR] RuntimeError: boom",
+                                    "logStreamName": "s1", "eventId": "x1"})
+    events.append({"timestamp": 1001, "message": "START RequestId: r2 Version: $LATEST", "logStreamName": "s1",
+                   "eventId": "x2"})
+    events.append({"timestamp": 1001, "message": json.dumps(_line("2")), "logStreamName": "s1", "eventId": "x3"})
+    a = _account(events, records)
+    assert a.processed_ids == set() and sorted(a.pending) == ["1", "2"]
