@@ -231,3 +231,17 @@ def test_daemon_stops_when_its_project_is_deleted(tmp_path):
     pid = _state(project)["pid"]
     shutil.rmtree(project)
     wait_until(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), 20, message="orphaned daemon exit")
+
+
+def test_invalid_filter_pattern_is_refused_before_anything_is_created(project):
+    result = run_cli("up", "--var", 'filter_patterns=["{\\"eventName\\": \\"INSERT\\"}"]', cwd=project)
+    _one_error_line(result, ExitCode.SPEC, "invalid value for variable 'filter_patterns'")
+    assert not (project / ".ddbstream" / "state.json").exists()  # no daemon was left running
+
+
+def test_error_messages_spanning_lines_print_as_one(capsys, monkeypatch):
+    from ddbstream.cli.output import error
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False)
+    error("first line\n  second line\n")
+    assert capsys.readouterr().err == "error: first line second line\n"

@@ -55,7 +55,8 @@ _MARKUP = re.compile(r"(?<!\\)\[/?[a-z][a-z ._-]*\]|\[/\]")
 
 
 def error(message: str) -> None:
-    """The one line a failure prints."""
+    """The one line a failure prints (a message that spans lines is joined into one)."""
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     if not sys.stderr.isatty():
         sys.stderr.write(f"error: {message}\n")
         return

@@ -30,6 +30,7 @@ def up(
     Example: ddbstream up --var table_name=orders --var batch_size=10
     """
     from ddbstream.cli.output import emit_json, note, spinner
+    from ddbstream.provision import check as check_spec
     from ddbstream.spec import load_spec
     from ddbstream.state import state_dir
     from ddbstream.targets import resolve_target
@@ -39,6 +40,7 @@ def up(
         from ddbstream.targets.aws import AwsTarget
 
         spec = load_spec(var_files=var_file, overrides=var)
+        check_spec(spec)
         target_aws = AwsTarget(state_dir(spec.project_dir), profile=profile, region=region, verbose=verbose)
         state, notes = target_aws.up(spec, yes=yes)
     else:
@@ -50,6 +52,7 @@ def up(
             local.prelaunch(port=port)  # the daemon boots while the variables are read
             try:
                 spec = load_spec(var_files=var_file, overrides=var)
+                check_spec(spec)
             except BaseException:
                 local.cancel_prelaunch()
                 raise

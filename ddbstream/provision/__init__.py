@@ -12,6 +12,13 @@ from ddbstream.provision.run import ClientFactory, Provisioning
 from ddbstream.spec import Spec
 
 
+def check(spec: Spec) -> None:
+    """Checks of the spec that variables.tf's validation blocks cannot express (SpecError)."""
+    from ddbstream.provision import mapping
+
+    mapping.check_filter_patterns(spec)
+
+
 def provision(
     spec: Spec,
     client: ClientFactory,
@@ -23,6 +30,7 @@ def provision(
     """Provision every resource of the spec; return (resources for state.json, drift notes)."""
     from ddbstream.provision import alarms, function, mapping, messaging, table
 
+    check(spec)
     run = Provisioning(spec, client, progress=progress)
     # The function comes after the table, queue, topic and bucket: its environment names them.
     steps = [table.provision_table, messaging.provision_messaging, function.provision_function,

@@ -9,6 +9,17 @@ from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
 
+def check_filter_patterns(spec: Spec) -> None:
+    """Refuse invalid filter patterns before anything is provisioned (the mapping is the last step)."""
+    from ddbstream.emulator.filters import InvalidFilterPattern, parse_filter_criteria
+
+    criteria = {"Filters": [{"Pattern": p} for p in spec.get("filter_patterns") or []]}
+    try:
+        parse_filter_criteria(criteria)
+    except InvalidFilterPattern as exc:
+        raise SpecError(f"invalid value for variable 'filter_patterns': {exc}") from None
+
+
 def desired_mapping(spec: Spec, resources: dict[str, Any]) -> dict[str, Any]:
     """UpdateEventSourceMapping-style settings for the spec (the same values infra/ passes)."""
     settings: dict[str, Any] = {
