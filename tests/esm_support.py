@@ -15,18 +15,7 @@ import boto3
 from ddbstream.emulator.runtime import InvokeResult
 from ddbstream.emulator.server import DaemonServer, build_emulator
 from ddbstream.emulator.streams import REGISTRY, Stream
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01, what: str = "") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(interval)
+from support import wait_until  # noqa: F401  (re-exported for the stream/ESM tests)
 
 
 def handler_zip(source: str = "def handler(event, context):\n    return None\n", name: str = "h.py") -> bytes:
@@ -83,7 +72,7 @@ class FakeRuntime:
 
     def wait_calls(self, count: int, timeout: float = 10.0, function: str | None = None) -> list[dict]:
         return wait_until(lambda: len(self.events(function)) >= count and self.events(function), timeout,
-                          what=f"{count} invocation(s)")
+                          message=f"{count} invocation(s)")
 
 
 class FunctionFails(Exception):
@@ -165,7 +154,7 @@ class InThreadDaemon:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             return len(bodies) >= count
 
-        wait_until(enough, timeout, interval=0.02, what=f"{count} message(s) on {url}")
+        wait_until(enough, timeout, interval=0.02, message=f"{count} message(s) on {url}")
         return bodies
 
     def put(self, table: str, key: str, **attributes: Any) -> None:

@@ -63,7 +63,7 @@ class Pipeline:
         return [json.loads(e["message"][6:]) for e in found if e["message"].startswith("EVENT ")]
 
     def wait_for_messages(self, count: int) -> None:
-        wait_until(lambda: self.queue.depth()[0] >= count, 15, what=f"{count} DLQ message(s)")
+        wait_until(lambda: self.queue.depth()[0] >= count, 15, message=f"{count} DLQ message(s)")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def daemon():
 def pipeline(daemon):
     pipeline = Pipeline(daemon)
     pipeline.daemon.put(pipeline.table, "good-1", name="Ann")
-    wait_until(pipeline.events, 30, what="the first invocation")
+    wait_until(pipeline.events, 30, message="the first invocation")
     pipeline.daemon.put(pipeline.table, "bad-1", name="Bob", poison=1)
     pipeline.wait_for_messages(1)
     return pipeline
@@ -139,7 +139,7 @@ def test_replay_keeps_the_message_while_the_handler_still_fails(pipeline):
     assert len(outcomes) == 1 and not outcomes[0].ok and not outcomes[0].deleted
     assert outcomes[0].detail == "1 of 1 record(s) failed again"
     assert len(outcomes[0].failed_sequence_numbers) == 1
-    wait_until(lambda: len(pipeline.events()) == calls + 1, 10, what="the replayed invocation in the log")
+    wait_until(lambda: len(pipeline.events()) == calls + 1, 10, message="the replayed invocation in the log")
     assert pipeline.queue.depth() == (1, 0)  # released at once, not after the lease
 
 
@@ -171,7 +171,7 @@ def test_replay_after_the_fix_delivers_the_original_records_and_deletes(pipeline
                            pipeline.function, {message.message_id}))
     assert [(o.message_id, o.ok, o.deleted, o.detail) for o in outcomes] == [
         (message.message_id, True, True, "1 record(s) processed")]
-    wait_until(lambda: pipeline.events()[-1] == {"Records": expected}, 10, what="the replayed event in the log")
+    wait_until(lambda: pipeline.events()[-1] == {"Records": expected}, 10, message="the replayed event in the log")
     assert pipeline.queue.depth() == (0, 0)
     assert pipeline.queue.peek() == []
 

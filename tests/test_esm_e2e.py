@@ -108,7 +108,7 @@ def test_a_put_reaches_the_handler_and_its_log_line(aws, role, code):
     )
     put(aws, table, "E101", name="Alice")
     lines = wait_until(lambda: [l for l in log_lines(aws, function) if "new" in l], timeout=30,
-                       what="the handler's log line")
+                       message="the handler's log line")
     (line,) = lines
     assert line["eventName"] == "INSERT"
     assert line["keys"] == {"employeeid": "E101"}
@@ -150,8 +150,8 @@ def test_a_poison_record_ends_in_the_dlq_alone(aws, role, code, daemon):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return messages
 
-    wait_until(dlq_message, timeout=60, what="the poison record in the DLQ")
-    wait_until(lambda: settled(aws, daemon, mapping["UUID"]), timeout=30, what="the mapping to settle")
+    wait_until(dlq_message, timeout=60, message="the poison record in the DLQ")
+    wait_until(lambda: settled(aws, daemon, mapping["UUID"]), timeout=30, message="the mapping to settle")
     assert not dlq_message()[1:]  # exactly one message
     (message,) = messages
     info = message["DDBStreamBatchInfo"]
@@ -177,7 +177,7 @@ def test_two_mappings_each_see_every_record(aws, role, code):
         put(aws, table, key)
     for function in (first, second):
         wait_until(lambda: sorted(processed(log_lines(aws, function))) == sorted(keys), timeout=30,
-                   what=f"every record at {function}")
+                   message=f"every record at {function}")
 
 
 def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):

@@ -78,8 +78,8 @@ def test_starting_position_latest_and_trim_horizon(daemon, runtime):
     other = daemon.function()
     daemon.mapping(other, arn, StartingPosition="TRIM_HORIZON")
     daemon.put(table, "after")
-    wait_until(lambda: runtime.delivered(other) == ["before", "after"], what="TRIM_HORIZON delivery")
-    wait_until(lambda: runtime.delivered(function) == ["after"], what="LATEST delivery")
+    wait_until(lambda: runtime.delivered(other) == ["before", "after"], message="TRIM_HORIZON delivery")
+    wait_until(lambda: runtime.delivered(function) == ["after"], message="LATEST delivery")
     assert latest["StartingPosition"] == "LATEST"
 
 
@@ -126,7 +126,7 @@ def test_filters_skip_records_and_the_checkpoint_moves_past_them(daemon, runtime
     daemon.put(table, "d", status="pending")
     stream = daemon.stream(arn)
     wait_until(lambda: daemon.metrics(mapping["UUID"])["Lanes"][0]["Checkpoint"] == stream.end_index,
-               what="the checkpoint to pass the skipped records")
+               message="the checkpoint to pass the skipped records")
     assert runtime.delivered(function) == ["b", "c"]
     metrics = daemon.metrics(mapping["UUID"])
     assert metrics["RecordsSkipped"] == 3 and metrics["PendingRecords"] == 0
@@ -486,7 +486,7 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(daemon, runt
     runtime.behaviour = count
     daemon.mapping(function, arn, TumblingWindowInSeconds=1, BatchSize=2,
                    FunctionResponseTypes=["ReportBatchItemFailures"])
-    wait_until(lambda: time.time() % 1 < 0.3, interval=0.005, what="the start of a second")
+    wait_until(lambda: time.time() % 1 < 0.3, interval=0.005, message="the start of a second")
     for n in range(3):
         daemon.put(table, f"k{n}")
     final = wait_until(lambda: [e for e in runtime.events(function) if e["isFinalInvokeForWindow"]], timeout=10)[0]
@@ -550,7 +550,7 @@ def test_shutdown_lets_the_batch_in_flight_finish(daemon, runtime):
     engine = daemon.emulator.components["esm"]
     mapping = daemon.mapping(function, arn)
     daemon.put(table, "in-flight")
-    wait_until(lambda: runtime.active == 1, what="the invocation to start")
+    wait_until(lambda: runtime.active == 1, message="the invocation to start")
     stopper = threading.Thread(target=engine.get(mapping["UUID"]).stop, args=(10,))
     stopper.start()
     assert stopper.is_alive()  # waiting for the in-flight batch

@@ -27,7 +27,7 @@ def daemon():
 def pipeline(daemon):
     pipeline = Pipeline(daemon)
     daemon.put(pipeline.table, "good-1", name="Ann")
-    wait_until(pipeline.events, 30, what="the first invocation")
+    wait_until(pipeline.events, 30, message="the first invocation")
     return pipeline
 
 
@@ -106,7 +106,7 @@ def test_problems_are_each_named(pipeline, cli):
     lambda_client = pipeline.daemon.client("lambda")
     lambda_client.update_event_source_mapping(UUID=pipeline.mapping["UUID"], Enabled=False)
     wait_until(lambda: lambda_client.get_event_source_mapping(UUID=pipeline.mapping["UUID"])["State"] == "Disabled",
-               10, what="the mapping to be disabled")
+               10, message="the mapping to be disabled")
     try:
         report = collect(state_of(pipeline), pipeline.daemon.client)
         found = report["problems"]
@@ -144,7 +144,7 @@ def test_processing_problems_and_unreadable_sections():
 
 def test_dlq_commands(pipeline, cli):
     pipeline.daemon.put(pipeline.table, "bad-2", name="Cy", poison=1)
-    wait_until(lambda: pipeline.queue.depth()[0] >= 1, 15, what="a DLQ message")
+    wait_until(lambda: pipeline.queue.depth()[0] >= 1, 15, message="a DLQ message")
     code, out, err = cli("dlq", "list", "--json")
     assert code == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
@@ -217,7 +217,7 @@ def test_dlq_list_on_a_terminal(pipeline, cli, monkeypatch):
     from ddbstream.cli.output import console
 
     pipeline.daemon.put(pipeline.table, "bad-3", poison=1)
-    wait_until(lambda: pipeline.queue.depth()[0] >= 1, 15, what="a DLQ message")
+    wait_until(lambda: pipeline.queue.depth()[0] >= 1, 15, message="a DLQ message")
     [message] = pipeline.queue.peek()
     monkeypatch.setattr("ddbstream.cli.output.stdout_is_terminal", lambda: True)
     monkeypatch.setattr(console(), "width", 200)

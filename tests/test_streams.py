@@ -176,7 +176,7 @@ def test_records_are_kept_for_the_retention_period_then_trimmed(daemon, monkeypa
     old_iterator = shard_iterator(daemon, arn, "TRIM_HORIZON")
     old_number = read_all(daemon, arn)[0]["dynamodb"]["SequenceNumber"]
     monkeypatch.setenv(streams.RETENTION_ENV, "0.2")
-    wait_until(lambda: daemon.stream(arn).is_trimmed(0), what="the record to pass the retention period")
+    wait_until(lambda: daemon.stream(arn).is_trimmed(0), message="the record to pass the retention period")
     daemon.put(table, "new")
     client = daemon.client("dynamodbstreams")
     with pytest.raises(ClientError) as excinfo:
@@ -199,7 +199,7 @@ def test_ttl_deletions_carry_the_service_identity(daemon):
     daemon.put(table, "no-ttl")
     daemon.client("dynamodb").delete_item(TableName=table, Key={"k": {"S": "no-ttl"}})  # a user's delete
     wait_until(lambda: "Item" not in client.get_item(TableName=table, Key={"k": {"S": "expired"}}),
-               what="the TTL sweeper to delete the expired item")
+               message="the TTL sweeper to delete the expired item")
     assert "Item" in client.get_item(TableName=table, Key={"k": {"S": "alive"}})
     assert "Item" in client.get_item(TableName=table, Key={"k": {"S": "ancient"}})
     removes = [r for r in read_all(daemon, arn) if r["eventName"] == "REMOVE"]
