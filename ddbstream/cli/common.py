@@ -23,27 +23,21 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def project_state_dir() -> Path:
+    """The project's state directory; NoStack outside a project (nothing can run for it)."""
+    from ddbstream.errors import NoStack, SpecError
     from ddbstream.state import state_dir
 
-    return state_dir()
+    try:
+        return state_dir()
+    except SpecError:
+        raise NoStack() from None
 
 
 def current_state():
     """The running pipeline's state, or NoStack."""
-    from ddbstream.errors import NoStack
-    from ddbstream.state import require_state, state_dir
-    import os
+    from ddbstream.state import require_state
 
-    if not os.environ.get("DDBSTREAM_STATE_DIR"):
-        from ddbstream.errors import SpecError
-
-        try:
-            directory = state_dir()
-        except SpecError:
-            raise NoStack() from None
-    else:
-        directory = state_dir()
-    return require_state(directory)
+    return require_state(project_state_dir())
 
 
 def item_store():

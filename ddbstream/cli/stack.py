@@ -94,17 +94,12 @@ def down() -> None:
 
     Example: ddbstream down
     """
+    from ddbstream.cli.common import project_state_dir
     from ddbstream.cli.output import note
-    from ddbstream.state import state_dir
+    from ddbstream.errors import NoStack
     from ddbstream.targets.local import LocalTarget
 
-    from ddbstream.errors import NoStack, SpecError
-
-    try:
-        directory = state_dir()
-    except SpecError:
-        raise NoStack() from None
-    if LocalTarget(directory).down():
+    if LocalTarget(project_state_dir()).down():
         note("local stack stopped")
     else:
         raise NoStack()
