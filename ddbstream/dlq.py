@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,7 +130,8 @@ class FailureMessage:
             "batchSize": batch.get("batchSize"),
             "approximateArrivalOfFirstRecord": batch.get("approximateArrivalOfFirstRecord"),
             "expiresAt": iso_ms(expires * 1000) if expires else None,
-            "secondsUntilExpiry": round(expires - now) if expires else None,
+            # Floored: a time left must never be overstated (86399.6 s is 23h 59m, not 1d).
+            "secondsUntilExpiry": math.floor(expires - now) if expires else None,
             "receiveCount": self.receive_count,
             "recognised": self.batch is not None,
         }

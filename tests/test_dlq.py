@@ -214,3 +214,14 @@ def test_a_missing_queue_is_not_found(daemon):
     queue = DeadLetterQueue(daemon.client("sqs"), f"{daemon.endpoint}/123456789012/no-such-queue", local=True)
     with pytest.raises(NotFound, match="does not exist"):
         queue.peek()
+
+
+def test_time_left_is_never_overstated():
+    from ddbstream.dlq import STREAM_RETENTION_SECONDS, FailureMessage
+
+    body = {"DDBStreamBatchInfo": {"approximateArrivalOfFirstRecord": "2026-11-22T02:13:09Z"}}
+    message = FailureMessage(message_id="m", body=body)
+    arrival = message.first_arrival
+    assert message.summary(now=arrival + 0.4)["secondsUntilExpiry"] == STREAM_RETENTION_SECONDS - 1
+    assert message.summary(now=arrival + STREAM_RETENTION_SECONDS - 0.5)["secondsUntilExpiry"] == 0
+    assert message.summary(now=arrival + STREAM_RETENTION_SECONDS + 1.5)["secondsUntilExpiry"] == -2
