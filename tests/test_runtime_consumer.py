@@ -19,7 +19,8 @@ def test_up_deploys_the_consumer_and_it_runs_in_the_daemon(stack):
     config = lam.get_function_configuration(FunctionName=resources["function_name"])
     assert config["Environment"]["Variables"]["TABLE_NAME"] == "employees"
 
-    event = make_event([make_stream_record("INSERT", {"employeeid": "e-42"}, {"employeeid": "e-42", "name": "Ann"},
+    # The key has letters no request id (hex UUID) can contain, so the filter matches only its line.
+    event = make_event([make_stream_record("INSERT", {"employeeid": "ann-xyz"}, {"employeeid": "ann-xyz", "name": "Ann"},
                                            sequence_number=4200)])
     response = lam.invoke(FunctionName=resources["function_arn"], Payload=json.dumps(event))
     assert "FunctionError" not in response
@@ -28,10 +29,13 @@ def test_up_deploys_the_consumer_and_it_runs_in_the_daemon(stack):
     logs = client_for(state, "logs")
 
     def consumer_line():
-        events = logs.filter_log_events(logGroupName=resources["log_group"], filterPattern='"e-42"')["events"]
-        return [json.loads(e["message"]) for e in events]
+        events = logs.filter_log_events(logGroupName=resources["log_group"], filterPattern='"ann-xyz"')["events"]
+        try:
+            return [json.loads(e["message"]) for e in events]
+        except ValueError:
+            raise AssertionError(f"a log event is not one whole JSON line: {[e['message'] for e in events]!r}")
 
     lines = wait_until(consumer_line, timeout=10, message="the consumer's log line")
     assert lines[0]["eventName"] == "INSERT"
-    assert lines[0]["keys"] == {"employeeid": "e-42"}
+    assert lines[0]["keys"] == {"employeeid": "ann-xyz"}
     assert lines[0]["sequenceNumber"] == "4200"
