@@ -1,0 +1,49 @@
+"""The botocore sessions behind every client: the quicker model loader keeps botocore's rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import UnknownServiceError
+
+from ddbstream import clients
+
+
+@pytest.fixture
+def fresh_sessions():
+    clients._session.cache_clear()
+    yield
+    clients._session.cache_clear()
+
+
+def test_known_services_are_the_model_directories(fresh_sessions):
+    loader = clients._session(None, True).get_component("data_loader")
+    services = loader.list_available_services("service-2")
+    assert {"dynamodb", "dynamodbstreams", "lambda", "logs", "sqs"} <= set(services)
+    assert not [name for name in services if name.endswith(".json")]  # files beside the directories
+    assert services == sorted(services)
+
+
+def test_a_client_builds_and_an_unknown_service_is_still_refused(fresh_sessions):
+    client = clients.local_client("dynamodb", "http://127.0.0.1:9", "us-east-1")
+    assert client.meta.service_model.service_name == "dynamodb"
+    assert "put_item" in dir(client)
+    with pytest.raises(UnknownServiceError):
+        clients.local_client("dynamodbb", "http://127.0.0.1:9", "us-east-1")
+
+
+def test_models_on_aws_data_path_are_found(fresh_sessions, tmp_path, monkeypatch):
+    model_dir = tmp_path / "mymodels" / "acme" / "2020-01-01"
+    model_dir.mkdir(parents=True)
+    (model_dir / "service-2.json").write_text(json.dumps({
+        "version": "2.0",
+        "metadata": {"apiVersion": "2020-01-01", "endpointPrefix": "acme", "protocol": "json",
+                     "serviceId": "Acme", "signatureVersion": "v4", "jsonVersion": "1.0",
+                     "targetPrefix": "Acme", "uid": "acme-2020-01-01"},
+        "operations": {}, "shapes": {},
+    }))
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "mymodels"))
+    session = clients._session(None, True)
+    assert "acme" in session.get_component("data_loader").list_available_services("service-2")
+    assert session.get_service_model("acme").service_name == "acme"
