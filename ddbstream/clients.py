@@ -66,12 +66,28 @@ def local_client(service: str, endpoint: str, region: str) -> Any:
 
 def aws_client(service: str, region: str | None = None, profile: str | None = None) -> Any:
     """A client for real AWS with the caller's own credential chain (profile, env, SSO...)."""
-    with _CREATE_LOCK:
-        return _session(profile, False).create_client(service, region_name=region)
+    from botocore.exceptions import ProfileNotFound
+
+    from ddbstream.errors import CredentialsError
+
+    try:
+        with _CREATE_LOCK:
+            return _session(profile, False).create_client(service, region_name=region)
+    except ProfileNotFound as exc:
+        raise CredentialsError(f"no usable AWS credentials: {exc}; set AWS_PROFILE or pass --profile to 'up'") from None
+
+
+def profile_for(state: State | None, explicit: str | None = None) -> str | None:
+    """The AWS profile to use: --profile, else $AWS_PROFILE, else the one the pipeline was deployed with."""
+    if explicit:
+        return explicit
+    if os.environ.get("AWS_PROFILE"):
+        return None  # botocore reads it itself
+    return state.profile if state is not None and not state.is_local else None
 
 
 def client_for(state: State, service: str, profile: str | None = None) -> Any:
     """A client for the pipeline described by ``state``."""
     if state.is_local:
         return local_client(service, state.endpoint, state.region)
-    return aws_client(service, state.region, profile)
+    return aws_client(service, state.region, profile_for(state, profile))

@@ -36,6 +36,7 @@ class State:
     pid: int | None = None  # local daemon only
     started_at: float | None = None
     resources: dict[str, Any] = field(default_factory=dict)
+    profile: str | None = None  # aws only: the AWS profile `up` deployed with
 
     @property
     def is_local(self) -> bool:

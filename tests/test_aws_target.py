@@ -266,6 +266,42 @@ def test_profile_and_region_options_reach_sts_and_terraform(project, env, fake, 
     assert_one_error(missing, ExitCode.CREDENTIALS, "nosuch")
 
 
+def test_later_commands_use_the_profile_up_deployed_with(project, env, fake, tmp_path, sts_endpoint):
+    config = tmp_path / "aws-config"
+    config.write_text("[profile dev]\nregion = eu-central-1\n")
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text("[dev]\naws_access_key_id = devkey\naws_secret_access_key = devsecret\n")
+    env = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    # DynamoDB on the same moto server as STS: `put` reaches it only with the profile's credentials.
+    env.update(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(credentials),
+               AWS_ENDPOINT_URL_DYNAMODB=sts_endpoint)
+    assert ddbstream(project, env, "up", "--target", "aws", "--yes", "--profile", "dev").returncode == 0
+    assert state_of(project)["profile"] == "dev"
+
+    import boto3
+
+    boto3.client("dynamodb", endpoint_url=sts_endpoint, region_name=state_of(project)["region"], aws_access_key_id="devkey",
+                 aws_secret_access_key="devsecret").create_table(
+        TableName="employees", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "employeeid", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "employeeid", "AttributeType": "S"}])
+    put = ddbstream(project, env, "put", "--item", '{"employeeid": "E1"}')
+    assert put.returncode == 0, put.stderr
+    got = ddbstream(project, env, "get", "E1", "--json")
+    assert json.loads(got.stdout) == {"employeeid": "E1"}
+
+    fake.reset()
+    again = ddbstream(project, env, "up", "--target", "aws", "--yes")
+    assert again.returncode == 0, again.stderr
+    assert {call["env"]["AWS_PROFILE"] for call in fake.calls()} == {"dev"}
+    assert ddbstream(project, env, "destroy", "--target", "aws", "--yes").returncode == 0
+
+    # $AWS_PROFILE, when set, is what the user asks for now: it outranks the remembered one.
+    assert ddbstream(project, env, "up", "--target", "aws", "--yes", "--profile", "dev").returncode == 0
+    other = ddbstream(project, dict(env, AWS_PROFILE="nosuch"), "put", "--item", '{"employeeid": "E2"}')
+    assert other.returncode != 0 and "nosuch" in other.stderr and "Traceback" not in other.stderr
+
+
 def test_credentials_of_another_account_are_refused(project, env, fake):
     assert ddbstream(project, env, "up", "--target", "aws", "--yes").returncode == 0
     state_file = project / ".ddbstream" / "state.json"
@@ -455,3 +491,33 @@ def test_the_stand_in_refuses_what_terraform_1x_refuses(project, fake, argv, mes
                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert result.returncode == 1
     assert message in result.stdout
+
+
+AFTER_UP = [("put", "--item", '{"employeeid": "E1"}'), ("get", "E1"), ("scan",), ("tail",), ("invoke",)]
+
+
+def write_aws_state(project: Path, **extra) -> None:
+    store = project / ".ddbstream"
+    store.mkdir(exist_ok=True)
+    state = {"target": "aws", "region": "us-east-1", "account": "123456789012", **extra, "resources": {
+        "table_name": "employees", "key_schema": [["employeeid", "S"]], "function_name": "employees-consumer"}}
+    (store / "state.json").write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize("command", AFTER_UP, ids=lambda command: command[0])
+def test_a_missing_profile_is_one_line_for_every_command(project, env, command):
+    write_aws_state(project, profile="gone")
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_ACCESS_KEY") and not k.startswith("AWS_SECRET")}
+    result = ddbstream(project, env, *command)
+    assert_one_error(result, ExitCode.CREDENTIALS, "The config profile (gone) could not be found")
+
+
+@pytest.mark.parametrize("command", AFTER_UP, ids=lambda command: command[0])
+def test_no_credentials_at_all_is_one_line_for_every_command(project, env, command):
+    write_aws_state(project)
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_ACCESS_KEY") and not k.startswith("AWS_SECRET")}
+    env.update(AWS_MAX_ATTEMPTS="1", AWS_ENDPOINT_URL="http://127.0.0.1:9")  # nothing leaves the machine
+    result = ddbstream(project, env, *command)
+    assert result.returncode in (ExitCode.CREDENTIALS, ExitCode.AWS), result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("error:") == 1 and "Unable to locate credentials" in result.stderr, result.stderr

@@ -73,6 +73,16 @@ def main() -> None:
         sys.exit(int(ExitCode.USAGE))
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:
+        # What the core does not translate from botocore (credentials missing mid-command,
+        # an endpoint that cannot be reached) is still the user's environment, not a bug.
+        from botocore.exceptions import BotoCoreError, NoCredentialsError, PartialCredentialsError
+
+        if not isinstance(exc, BotoCoreError):
+            raise
+        credentials = isinstance(exc, (NoCredentialsError, PartialCredentialsError))
+        error(f"AWS: {exc}" + ("; set AWS_PROFILE or pass --profile to 'up'" if credentials else ""))
+        sys.exit(int(ExitCode.CREDENTIALS if credentials else ExitCode.AWS))
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, without Python's flush warning.
         import os

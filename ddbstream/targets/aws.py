@@ -134,6 +134,7 @@ class AwsTarget:
         """init (once), plan, confirm, apply; save the outputs. Returns (state, notes)."""
         binary = find_terraform()
         self._refuse_running_local_stack()
+        self._use_deployed_profile()
         region = resolve_region(spec, self.region)
         identity = caller_identity(region, self.profile)
         self._refuse_other_account(identity)
@@ -181,6 +182,7 @@ class AwsTarget:
         if count == 0:
             raise NoStack("nothing is deployed to AWS from this project: no Terraform state in "
                           f"{self.directory}")
+        self._use_deployed_profile()
         # Where it was deployed, unless --region says otherwise.
         deployed = read_state(self.directory)
         if self.region is None and deployed is not None and deployed.target == "aws" and deployed.region:
@@ -262,7 +264,7 @@ class AwsTarget:
             resources["stream_view_type"] = spec["stream_view_type"]
         state = State(target="aws", region=outputs.get("region") or identity.region,
                       account=outputs.get("account") or identity.account, started_at=time.time(),
-                      resources=resources)
+                      resources=resources, profile=self.profile or os.environ.get("AWS_PROFILE") or None)
         write_state(self.directory, state)
         return state
 
@@ -281,6 +283,13 @@ class AwsTarget:
             raise DdbstreamError(
                 f"a local stack runs on {state.endpoint} in this project: run 'ddbstream down' first"
             )
+
+    def _use_deployed_profile(self) -> None:
+        """Without --profile or $AWS_PROFILE, stay with the profile the pipeline was deployed with."""
+        from ddbstream.clients import profile_for
+
+        state = read_state(self.directory)
+        self.profile = profile_for(state if state is not None and state.target == "aws" else None, self.profile)
 
     def _refuse_other_account(self, identity: Identity) -> None:
         """Terraform's state belongs to one account: other credentials would only make a mess."""
