@@ -9,7 +9,9 @@ and ``validation`` blocks before any target sees them.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -140,6 +142,26 @@ def load_spec(
 
 
 def _hcl_load(path: Path) -> dict:
+    """A Terraform file as python-hcl2 returns it, from the parse cache when the file is unchanged."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: cannot read: not UTF-8 text ({exc.reason})") from None
+    cache = _parse_cache_file(text)
+    if cache is not None:
+        try:
+            return json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # not cached yet (or a damaged entry): parse
+    parsed = _hcl_parse(path, text)
+    if cache is not None:
+        _write_cache(cache, parsed)
+    return parsed
+
+
+def _hcl_parse(path: Path, text: str) -> dict:
     import hcl2
     from hcl2.utils import SerializationOptions
 
@@ -147,15 +169,43 @@ def _hcl_load(path: Path) -> dict:
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
     try:
-        with path.open(encoding="utf-8") as handle:
-            return hcl2.load(handle, serialization_options=options)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+        return hcl2.loads(text, serialization_options=options)
     except Exception as exc:  # lark raises several exception types for syntax errors
         line = getattr(exc, "line", None)
         where = f"{path}:{line}" if line else str(path)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpecError(f"{where}: cannot parse: {first}") from None
+
+
+# Parsing variables.tf with python-hcl2 (a lark grammar) takes ~0.2 s; its result, kept by the
+# text's hash, takes a millisecond. Bump the format when the parse options above change.
+_PARSE_CACHE_FORMAT = "hcl2-8-strip-quotes-1"
+
+
+def _parse_cache_file(text: str) -> Path | None:
+    """Where the parse of ``text`` is kept: ``$DDBSTREAM_CACHE_DIR`` or the user's cache directory."""
+    import hashlib
+
+    root = os.environ.get("DDBSTREAM_CACHE_DIR")
+    if root == "":
+        return None  # caching switched off
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "ddbstream")
+    digest = hashlib.sha256(f"{_PARSE_CACHE_FORMAT}\n{text}".encode()).hexdigest()
+    return Path(root) / "hcl" / f"{digest}.json"
+
+
+def _write_cache(cache: Path, parsed: dict) -> None:
+    """Best effort: a cache that cannot be written only costs the next command the parse."""
+    partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(parsed), encoding="utf-8")
+        os.replace(partial, cache)
+    except (OSError, TypeError, ValueError):
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def read_variables(path: Path) -> dict[str, Variable]:

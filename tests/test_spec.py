@@ -151,3 +151,89 @@ def test_unsupported_validation_is_reported():
         evaluate_condition("alltrue([for x in var.l : x > 0])", {"l": [1]})
     with pytest.raises(SpecError, match="unsupported validation condition"):
         evaluate_condition("var.x.__class__", {"x": 1})
+
+
+# ------------------------------------------------------------------ parse cache
+
+@pytest.fixture
+def parse_cache(tmp_path, monkeypatch) -> Path:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DDBSTREAM_CACHE_DIR", str(cache))
+    return cache
+
+
+def count_parses(monkeypatch) -> list[Path]:
+    from ddbstream import spec as spec_module
+
+    parses: list[Path] = []
+    real = spec_module._hcl_parse
+
+    def counting(path, text):
+        parses.append(path)
+        return real(path, text)
+
+    monkeypatch.setattr(spec_module, "_hcl_parse", counting)
+    return parses
+
+
+def test_an_unchanged_file_is_parsed_once(infra, parse_cache, monkeypatch):
+    parses = count_parses(monkeypatch)
+    first = read_variables(infra / "variables.tf")
+    second = read_variables(infra / "variables.tf")
+    assert parses == [infra / "variables.tf"]
+    assert first == second
+    assert len(list((parse_cache / "hcl").glob("*.json"))) == 1
+
+
+def test_an_edited_file_is_parsed_again(infra, parse_cache, monkeypatch):
+    parses = count_parses(monkeypatch)
+    assert load_spec(infra)["table_name"] == "employees"
+    path = infra / "variables.tf"
+    path.write_text(path.read_text().replace('default     = "employees"', 'default     = "staff"', 1))
+    assert load_spec(infra)["table_name"] == "staff"
+    assert len(parses) == 2
+
+
+def test_a_damaged_cache_entry_is_parsed_again(infra, parse_cache, monkeypatch):
+    read_variables(infra / "variables.tf")
+    [entry] = (parse_cache / "hcl").glob("*.json")
+    entry.write_text('{"variable": [')  # cut short, as by a full disk
+    parses = count_parses(monkeypatch)
+    assert read_variables(infra / "variables.tf")["table_name"].default == "employees"
+    assert len(parses) == 1
+
+
+def test_an_unwritable_cache_only_costs_the_parse(infra, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("DDBSTREAM_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot exist
+    parses = count_parses(monkeypatch)
+    assert load_spec(infra)["table_name"] == "employees"
+    assert load_spec(infra)["table_name"] == "employees"
+    assert len(parses) == 2
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_a_file_that_does_not_parse_fails_every_time(infra, parse_cache):
+    (infra / "terraform.tfvars").write_text('table_name = "x"\nbilling_mode = = 3\n')
+    for _ in range(2):
+        with pytest.raises(SpecError, match=r"terraform\.tfvars:2: cannot parse"):
+            load_spec(infra)
+    assert len(list((parse_cache / "hcl").glob("*.json"))) == 1  # variables.tf only
+
+
+def test_an_empty_cache_dir_setting_switches_the_cache_off(infra, monkeypatch, tmp_path):
+    monkeypatch.setenv("DDBSTREAM_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    parses = count_parses(monkeypatch)
+    read_variables(infra / "variables.tf")
+    read_variables(infra / "variables.tf")
+    assert len(parses) == 2
+    assert not (tmp_path / "xdg").exists()
+
+
+def test_the_cache_goes_to_xdg_cache_home_by_default(infra, monkeypatch, tmp_path):
+    monkeypatch.delenv("DDBSTREAM_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    read_variables(infra / "variables.tf")
+    assert len(list((tmp_path / "xdg" / "ddbstream" / "hcl").glob("*.json"))) == 1
