@@ -173,6 +173,14 @@ def test_python_dash_m_and_help(project):
         assert command in result.stdout
 
 
+def test_version(project):
+    from importlib.metadata import version
+
+    result = run_cli("--version", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"ddbstream {version('ddbstream')}\n"
+
+
 def test_bad_spec_leaves_no_daemon_behind(project):
     result = run_cli("up", "--var", "billing_mode=FREE", cwd=project)
     _one_error_line(result, ExitCode.SPEC, "invalid value for variable 'billing_mode'")

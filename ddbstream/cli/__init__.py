@@ -24,6 +24,14 @@ COMMAND_MODULES = {
 }
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        print(f"ddbstream {version('ddbstream')}")
+        raise typer.Exit()
+
+
 def build_app(argv: list[str] | None = None) -> typer.Typer:
     """The Typer app with the commands ``argv`` needs (all of them when it names none)."""
     import importlib
@@ -38,7 +46,10 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     )
 
     @app.callback()
-    def _group() -> None:
+    def _group(
+        version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                     help="Print ddbstream's version and exit."),
+    ) -> None:
         """Provision, exercise and observe a DynamoDB Streams -> Lambda pipeline (local or on AWS)."""
 
     command = next((arg for arg in argv or [] if not arg.startswith("-")), None)
