@@ -228,9 +228,23 @@ def _is_change(keys: dict[str, Any]) -> Callable[[Any], bool]:
     return check
 
 
-def _is_failure(keys: dict[str, Any]) -> Callable[[Any], bool]:
-    """The consumer's line for a record of these keys that failed."""
-    return lambda line: _same_keys(line, keys) and line.data.get("level") == "ERROR"
+def _is_failure(keys: dict[str, Any], sequence_number: str) -> Callable[[Any], bool]:
+    """The consumer's line for the record ``sequence_number`` (of these keys) that failed."""
+    return lambda line: (_same_keys(line, keys) and line.data.get("level") == "ERROR"
+                         and line.data.get("sequenceNumber") == sequence_number)
+
+
+def _is_written_by(keys: dict[str, Any], run: str) -> Callable[[Any], bool]:
+    """The consumer's line for a change of these keys whose new image carries this run's stamp.
+
+    A previous demo's records may still be in the log (or, if it was interrupted, still being
+    retried): only the stamp tells this run's record from theirs.
+    """
+    def check(line: Any) -> bool:
+        new = line.data.get("new") if _is_change(keys)(line) else None
+        return isinstance(new, dict) and new.get("demo_run") == run
+
+    return check
 
 
 def run_demo(view: DemoView, down: bool = False) -> None:
@@ -278,8 +292,9 @@ class _Demo:
         mapping = self.client("lambda").get_event_source_mapping(UUID=resources["mapping_uuid"])
         if mapping.get("FilterCriteria", {}).get("Filters"):
             view.note("the mapping has filter patterns: the demo's changes reach the consumer only if they match")
+        # From now on: a previous demo's last lines, a moment old, are not this run's.
         self.follower = LogFollower(self.client("logs"), f"/aws/lambda/{self.function}", view,
-                                    int(time.time() * 1000) - 1000)
+                                    int(time.time() * 1000))
 
     def client(self, service: str) -> Any:
         from ddbstream.clients import client_for
@@ -334,11 +349,13 @@ class _Demo:
             return None
         mallory = self.mallory
         self._put(mallory, f"{attribute}=true (this record fails)", name="Mallory", **{attribute: True})
-        failed = self.follower.wait_for(_is_failure(mallory), f"the failure of {dumps_plain(mallory)}")
-        summary, records = _wait_dead_letter(self.client, queue_url, failed.data["sequenceNumber"])
+        written = self.follower.wait_for(_is_written_by(mallory, self.run), f"the change of {dumps_plain(mallory)}")
+        sequence_number = written.data["sequenceNumber"]
+        self.follower.wait_for(_is_failure(mallory, sequence_number), f"the failure of {dumps_plain(mallory)}")
+        summary, records = _wait_dead_letter(self.client, queue_url, sequence_number)
         # Let the last attempt's log lines through before the message is shown.
         attempts = int(summary.get("attempts") or 1)
-        last = self.follower.wait_for(_is_failure(mallory), "", 2.0, count=attempts)
+        last = self.follower.wait_for(_is_failure(mallory, sequence_number), "", 2.0, count=attempts)
         if last is not None:
             self.follower.wait_report(last)
         self.view.dead_letter(summary, records)

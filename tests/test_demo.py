@@ -137,6 +137,13 @@ def test_demo_reuses_a_running_stack_and_leaves_it_as_it_was(running):
     in_order(second.stdout, "dead-letter message", 'MODIFY {"employeeid": "E903"}',
              'old: {"employeeid": "E903", "name": "Mallory", "poison": true, "demo_run": ', "messages   2")
     assert "FAIL_ATTRIBUTE" not in function_environment(project)
+    # Each run shows its own record's message, not the one a run a moment before left.
+    second_id = re.search(rf"dead-letter message ({UUID})", second.stdout).group(1)
+    third = run_cli("demo", cwd=project, timeout=90)
+    assert third.returncode == 0, third.stderr + third.stdout
+    third_id = re.search(rf"dead-letter message ({UUID})", third.stdout).group(1)
+    assert len({message_id, second_id, third_id}) == 3
+    assert "messages   3" in third.stdout
 
 
 def test_demo_keeps_the_pipelines_own_fail_attribute(project):
