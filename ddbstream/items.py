@@ -142,11 +142,11 @@ def from_attribute(value: Any) -> Any:
         if kind == "NULL" and inner is True:
             return None
         if kind == "SS" and isinstance(inner, list) and all(isinstance(v, str) for v in inner):
-            return set(inner)
+            return _distinct(value, set(inner))
         if kind == "NS" and isinstance(inner, list):
-            return {_parse_number(v) for v in inner}
+            return _distinct(value, {_parse_number(v) for v in inner})
         if kind == "BS" and isinstance(inner, list):
-            return {_parse_binary(v) for v in inner}
+            return _distinct(value, {_parse_binary(v) for v in inner})
         if kind == "L" and isinstance(inner, list):
             return [from_attribute(v) for v in inner]
         if kind == "M" and isinstance(inner, dict):
@@ -154,6 +154,15 @@ def from_attribute(value: Any) -> Any:
     except (ValueError, ArithmeticError):
         pass
     raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} is not a valid {kind} value")
+
+
+def _distinct(value: dict[str, list], members: set) -> set:
+    """The set's members, or InvalidInput when the list repeats one (DynamoDB refuses it)."""
+    (listed,) = value.values()
+    if len(members) != len(listed):
+        raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} holds the same value twice, "
+                           "which DynamoDB refuses in a set")
+    return members
 
 
 def _parse_number(text: Any) -> Decimal:
@@ -268,6 +277,8 @@ def _json_kind(value: Any) -> str:
 def check_item(ddb_item: dict[str, Any], key_schema: list[tuple[str, str]]) -> None:
     """Refuse an item DynamoDB would refuse: missing/mistyped/empty keys, over 400 KB."""
     check_key(ddb_item, key_schema, what="item")
+    if "" in ddb_item:
+        raise InvalidInput("attribute names must not be empty (DynamoDB refuses them)")
     size = item_size(ddb_item)
     if size > MAX_ITEM_BYTES:
         raise InvalidInput(f"item is {size:,} bytes: DynamoDB's limit is 400 KB ({MAX_ITEM_BYTES:,} bytes)")

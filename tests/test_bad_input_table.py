@@ -31,6 +31,10 @@ CASES = [
     (["put", "--item", "@big.json"], E.INVALID_INPUT, "DynamoDB's limit is 400 KB"),
     (["put", "--ddb-json", "--item", '{"employeeid": {"X": "E1"}}'], E.INVALID_INPUT, "invalid DynamoDB JSON"),
     (["put", "--ddb-json", "--item", '{"employeeid": "E1"}'], E.INVALID_INPUT, "invalid DynamoDB JSON"),
+    # moto takes these two (and then serves the item mangled); DynamoDB refuses them
+    (["put", "--item", '{"employeeid": "E1", "": 1}'], E.INVALID_INPUT, "attribute names must not be empty"),
+    (["put", "--ddb-json", "--item", '{"employeeid": {"S": "E1"}, "s": {"SS": ["x", "x"]}}'], E.INVALID_INPUT,
+     "holds the same value twice"),
     # items: keys
     (["put", "--item", '{"name": "x"}'], E.INVALID_INPUT, "item is missing key attribute 'employeeid' (type S)"),
     (["put", "--item", '{"employeeid": 101}'], E.INVALID_INPUT, "key attribute 'employeeid' must be of type S, got N"),
