@@ -1,0 +1,37 @@
+"""A short command imports only what it needs: what bench/cli_speed.py measures stays true.
+
+`ddbstream put` against `aws dynamodb put-item` depends on it (bench/README.md, "CLI cost"):
+Typer >= 0.29 would bring pydantic, boto3 would bring s3transfer, and spec parsing lark.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from support import cli_env
+
+# Modules a `put` must never load (by top-level package).
+HEAVY = {"pydantic", "pydantic_core", "boto3", "s3transfer", "hcl2", "lark", "moto", "rich", "werkzeug"}
+
+RUN_AND_REPORT = """
+import atexit, sys
+heavy = set(sys.argv.pop(1).split(","))
+def report():
+    loaded = sorted({name.split(".")[0] for name in sys.modules} & heavy)
+    print("LOADED:" + ",".join(loaded), file=sys.stderr)
+atexit.register(report)
+from ddbstream.cli import main
+main()
+"""
+
+
+def test_put_loads_no_heavy_module(stack):
+    project, _ = stack
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_AND_REPORT, ",".join(sorted(HEAVY)), "put", "--item", '{"employeeid": "I1"}'],
+        cwd=project, env=cli_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = result.stderr.rsplit("LOADED:", 1)[1].strip()
+    assert loaded == "", f"put loaded {loaded}"
