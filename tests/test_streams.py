@@ -313,3 +313,38 @@ def test_binary_keys_and_attributes_are_streamed(daemon):
     assert records[0]["dynamodb"]["Keys"] == {"k": {"B": b"\x00\x01"}}
     assert records[0]["dynamodb"]["NewImage"] == item
     assert records[1]["dynamodb"]["OldImage"] == item
+
+
+REFUSED = [
+    ({"": {"N": "1"}}, "an attribute name is empty"),
+    ({"s": {"SS": ["x", "x"]}}, "Input collection [x, x] contains duplicates"),
+    ({"m": {"M": {"n": {"NS": ["1", "1.0"]}}}}, "Input collection [1, 1.0] contains duplicates"),
+    ({"b": {"L": [{"BS": [b"a", b"a"]}]}}, "Input collection [YQ==, YQ==] contains duplicates"),
+]
+# An update names its attributes in the expression (where moto already refuses an empty one):
+# only the values can carry a repeated set member.
+WRITES = [(write, *case) for write in ("put", "batch", "transact") for case in REFUSED] + [
+    ("update", *case) for case in REFUSED if "" not in case[0]]
+
+
+@pytest.mark.parametrize("write, attributes, message", WRITES)
+def test_what_dynamodb_refuses_is_refused_and_streams_nothing(daemon, write, attributes, message):
+    """moto stores these and then serves them mangled (an empty name comes back as a top-level
+    "N": "1"), which breaks every reader of the item and of its stream records."""
+    table, arn = daemon.table()
+    client = daemon.client("dynamodb")
+    item = {"k": {"S": "a"}, **attributes}
+    calls = {
+        "put": lambda: client.put_item(TableName=table, Item=item),
+        "batch": lambda: client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}}]}),
+        "transact": lambda: client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": item}}]),
+        "update": lambda: client.update_item(
+            TableName=table, Key={"k": {"S": "a"}}, UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": next(iter(attributes.values()))}),
+    }
+    with pytest.raises(ClientError) as excinfo:
+        calls[write]()
+    assert error_code(excinfo) == "ValidationException"
+    assert message in str(excinfo.value)
+    assert "Item" not in client.get_item(TableName=table, Key={"k": {"S": "a"}})
+    assert read_all(daemon, arn) == []

@@ -14,6 +14,9 @@ patches moto's internals (tests/test_moto_assumptions.py checks every assumption
 - ``DynamoDBBackend.update_table_streams``: disabling closes the shard; enabling again makes a
   new stream (moto would refuse).
 - ``DynamoDBStreamsHandler``: DescribeStream, GetShardIterator and GetRecords read our streams.
+- ``DynamoDBBackend.put_item`` (PutItem, BatchWriteItem, TransactWriteItems) and the values
+  of ``update_item``: an empty attribute name or a set naming a member twice is refused as
+  DynamoDB refuses it; moto would store it and serve it mangled (streams included).
 
 Records stay for the retention period (24 h, ``DDBSTREAM_STREAM_RETENTION_SECONDS``) however
 many consumers read them. A sweeper thread deletes items whose TTL attribute has passed (moto
@@ -32,6 +35,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Callable
 
 from ddbstream.items import item_size
@@ -587,6 +591,63 @@ def _patch_expression_errors() -> None:
     ConditionExpressionParser.parse = parse
 
 
+def _set_with_repeats(value: Any) -> list | None:
+    """The listed members of a set attribute (at any depth) that names a member twice, else None."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    (kind, inner), = value.items()
+    if kind in ("SS", "NS", "BS") and isinstance(inner, list):
+        try:
+            members = [Decimal(v) for v in inner] if kind == "NS" else inner  # NS: 1 and 1.0 are one number
+            return inner if len(set(members)) != len(members) else None
+        except (ArithmeticError, TypeError, ValueError):
+            return None  # not a valid set at all: moto's own validation answers
+    if kind == "M" and isinstance(inner, dict):
+        children = list(inner.values())
+    elif kind == "L" and isinstance(inner, list):
+        children = inner
+    else:
+        children = []
+    for child in children:
+        repeated = _set_with_repeats(child)
+        if repeated is not None:
+            return repeated
+    return None
+
+
+def _refuse_what_dynamodb_refuses(attributes: dict | None, names_are_attributes: bool) -> None:
+    """Empty attribute names and sets listing a value twice: moto stores both, then serves the item
+    mangled (and the stream records with it); DynamoDB refuses the request."""
+    from moto.dynamodb.exceptions import MockValidationException
+
+    if not attributes:
+        return
+    if names_are_attributes and "" in attributes:
+        raise MockValidationException("One or more parameter values were invalid: an attribute name is empty")
+    for value in attributes.values():
+        repeated = _set_with_repeats(value)
+        if repeated is not None:
+            listed = ", ".join(base64.b64encode(v).decode() if isinstance(v, bytes) else str(v) for v in repeated)
+            raise MockValidationException(
+                f"One or more parameter values were invalid: Input collection [{listed}] contains duplicates")
+
+
+def _validated_put(original: Callable) -> Callable:
+    def put_item(self: Any, table_name: str, item_attrs: dict, *args: Any, **kwargs: Any) -> Any:
+        _refuse_what_dynamodb_refuses(item_attrs, names_are_attributes=True)
+        return original(self, table_name, item_attrs, *args, **kwargs)
+
+    return put_item
+
+
+def _validated_update(original: Callable) -> Callable:
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _refuse_what_dynamodb_refuses(kwargs.get("expression_attribute_values"), names_are_attributes=False)
+        return original(self, *args, **kwargs)
+
+    return update_item
+
+
 def patch_moto() -> None:
     """Apply the patches (idempotent)."""
     global _installed
@@ -599,7 +660,8 @@ def patch_moto() -> None:
 
         StreamShard.__init__ = _patched_shard_init(StreamShard.__init__)
         StreamShard.add = _shard_add
-        DynamoDBBackend.update_item = _grouped(DynamoDBBackend.update_item, fold=True)
+        DynamoDBBackend.put_item = _validated_put(DynamoDBBackend.put_item)
+        DynamoDBBackend.update_item = _validated_update(_grouped(DynamoDBBackend.update_item, fold=True))
         DynamoDBBackend.transact_write_items = _grouped(DynamoDBBackend.transact_write_items, fold=False)
         DynamoDBBackend.update_table_streams = _patched_update_table_streams(DynamoDBBackend.update_table_streams)
         _patch_expression_errors()
