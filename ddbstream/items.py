@@ -341,6 +341,9 @@ def _convert_key_value(name: str, kind: str, raw: str) -> Any:
 # ---------------------------------------------------------------- update expressions
 
 
+_PATH_PART = re.compile(r"(?P<name>[^.\[\]]+)(?P<indexes>(?:\[\d+\])*)")
+
+
 def build_update(
     sets: list[str], removes: list[str], adds: list[str], key_schema: list[tuple[str, str]]
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -352,16 +355,17 @@ def build_update(
     values: dict[str, Any] = {}
 
     def path_of(raw_path: str) -> str:
-        parts = raw_path.strip().split(".")
+        """A document path (``a.b[0].c``): each name as a placeholder, list indexes kept."""
+        parts = [_PATH_PART.fullmatch(part) for part in raw_path.strip().split(".")]
         if not all(parts):
-            raise InvalidInput(f"invalid attribute path {raw_path!r}")
-        if parts[0] in key_names:
-            raise InvalidInput(f"cannot update key attribute {parts[0]!r}")
+            raise InvalidInput(f"invalid attribute path {raw_path!r}: expected names and [n] indexes, as in a.b[0].c")
+        if parts[0]["name"] in key_names:
+            raise InvalidInput(f"cannot update key attribute {parts[0]['name']!r}")
         placeholders = []
         for part in parts:
             placeholder = f"#n{len(names)}"
-            names[placeholder] = part
-            placeholders.append(placeholder)
+            names[placeholder] = part["name"]
+            placeholders.append(placeholder + part["indexes"])
         return ".".join(placeholders)
 
     def split(assignment: str, option: str) -> tuple[str, str]:

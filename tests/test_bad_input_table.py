@@ -59,6 +59,7 @@ CASES = [
     (["update", "SEED", "--set", "=1"], E.INVALID_INPUT, "expected attribute=value"),
     (["update", "SEED", "--set", "novalue"], E.INVALID_INPUT, "expected attribute=value"),
     (["update", "SEED", "--remove", ""], E.INVALID_INPUT, "invalid attribute path ''"),
+    (["update", "SEED", "--set", "x[a]=1"], E.INVALID_INPUT, "invalid attribute path 'x[a]'"),
     (["update", "SEED", "--set", "a=1", "--condition", "v >"], E.INVALID_INPUT, "Invalid expression: Syntax error"),
     (["update", "SEED", "--set", "a=1", "--if-not-exists"], E.CONDITION_FAILED, "condition check failed"),
     (["delete", "SEED", "--return", "new"], E.INVALID_INPUT, "--return new makes no sense for delete"),

@@ -96,12 +96,27 @@ def test_update_expression_with_nested_paths():
     (["employeeid=x"], [], [], "cannot update key attribute 'employeeid'"),
     (["novalue"], [], [], "--set 'novalue': expected attribute=value"),
     ([], [], ["n=abc"], "--add 'n=abc': value must be a number"),
-    ([], ["a..b"], [], "invalid attribute path 'a..b'"),
+    ([], ["a..b"], [], "invalid attribute path 'a..b': expected names and [n] indexes, as in a.b[0].c"),
+    (["x[=1"], [], [], "invalid attribute path 'x[': expected names and [n] indexes, as in a.b[0].c"),
+    ([], ["x[a]"], [], "invalid attribute path 'x[a]': expected names and [n] indexes, as in a.b[0].c"),
+    ([], ["[0]"], [], "invalid attribute path '[0]': expected names and [n] indexes, as in a.b[0].c"),
+    (["employeeid[0]=x"], [], [], "cannot update key attribute 'employeeid'"),
 ])
 def test_bad_updates(sets, removes, adds, message):
     with pytest.raises(InvalidInput) as error:
         build_update(sets, removes, adds, SCHEMA)
     assert str(error.value) == message
+
+
+def test_list_elements_in_update_paths(store):
+    store.put(to_ddb({"employeeid": "E1", "tags": ["a", "b", "c"], "m": {"l": [{"c": 0}]}}))
+    expression, names, values = build_update(["tags[1]=B", "m.l[0].c=1"], ["tags[0]"], [], SCHEMA)
+    assert expression == "SET #n0[1] = :v0, #n1.#n2[0].#n3 = :v1 REMOVE #n4[0]"
+    assert names == {"#n0": "tags", "#n1": "m", "#n2": "l", "#n3": "c", "#n4": "tags"}
+    store.update({"employeeid": {"S": "E1"}}, expression, names, values)
+    item = store.get({"employeeid": {"S": "E1"}})
+    assert item["tags"] == ["B", "c"] and item["m"] == {"l": [{"c": 1}]}
+    assert "tags[1]" not in item  # a path, not an attribute named "tags[1]"
 
 
 def test_item_size_counts_names_and_values():

@@ -102,8 +102,8 @@ def get(
 def update(
     key: KeyArgument = None,
     key_json: KeyOption = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="attr=value (JSON or a plain string); a.b for nested maps.")] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Attribute to remove.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="attr=value (JSON or a plain string); a.b for nested maps, a[0] for list elements.")] = None,
+    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Attribute (or a.b / a[0] path) to remove.")] = None,
     add: Annotated[Optional[list[str]], typer.Option("--add", help="attr=number: add to a number (atomic counter).")] = None,
     ddb_json: DdbJsonOption = False,
     if_exists: IfExists = False,
