@@ -68,13 +68,13 @@ def aws_client(service: str, region: str | None = None, profile: str | None = No
     """A client for real AWS with the caller's own credential chain (profile, env, SSO...)."""
     from botocore.exceptions import ProfileNotFound
 
-    from ddbstream.errors import CredentialsError
+    from ddbstream.errors import CREDENTIALS_HINT, CredentialsError
 
     try:
         with _CREATE_LOCK:
             return _session(profile, False).create_client(service, region_name=region)
     except ProfileNotFound as exc:
-        raise CredentialsError(f"no usable AWS credentials: {exc}; set AWS_PROFILE or pass --profile to 'up'") from None
+        raise CredentialsError(f"no usable AWS credentials: {exc}; {CREDENTIALS_HINT}") from None
 
 
 def profile_for(state: State | None, explicit: str | None = None) -> str | None:

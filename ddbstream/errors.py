@@ -70,6 +70,10 @@ class CredentialsError(DdbstreamError):
     exit_code = ExitCode.CREDENTIALS
 
 
+# How a command after `up` picks its AWS credentials (the profile `up` used is remembered).
+CREDENTIALS_HINT = "set AWS_PROFILE or pass --profile to 'up'"
+
+
 class Unhealthy(DdbstreamError):
     exit_code = ExitCode.UNHEALTHY
 

@@ -65,7 +65,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 def main() -> None:
     """Console-script entry point: every error becomes one line on stderr and its exit code."""
     from ddbstream.cli.output import error
-    from ddbstream.errors import DdbstreamError, ExitCode
+    from ddbstream.errors import CREDENTIALS_HINT, DdbstreamError, ExitCode
 
     try:
         result = build_app(sys.argv[1:])(standalone_mode=False)
@@ -92,7 +92,7 @@ def main() -> None:
         if not isinstance(exc, BotoCoreError):
             raise
         credentials = isinstance(exc, (NoCredentialsError, PartialCredentialsError))
-        error(f"AWS: {exc}" + ("; set AWS_PROFILE or pass --profile to 'up'" if credentials else ""))
+        error(f"AWS: {exc}" + (f"; {CREDENTIALS_HINT}" if credentials else ""))
         sys.exit(int(ExitCode.CREDENTIALS if credentials else ExitCode.AWS))
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, without Python's flush warning.
