@@ -52,7 +52,7 @@ def test_item_lifecycle_and_down(stack):
 
     pid = _state(project)["pid"]
     down = run_cli("down", cwd=project)
-    assert down.returncode == 0 and down.stderr.strip() == "local stack stopped"
+    assert down.returncode == 0 and down.stderr.strip().startswith("local stack stopped")
     wait_until(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), 10, message="daemon exit")
     assert not (project / ".ddbstream" / "state.json").exists()
     _one_error_line(run_cli("get", "E101", cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'")

@@ -176,8 +176,7 @@ def test_client_disconnecting_mid_request(fault_stack):
 
 def test_down_while_a_batch_is_in_flight(fault_stack):
     """`down` waits for the in-flight batch: its handler finishes (its marker file appears) before
-    the daemon exits. The local daemon keeps everything in memory, so records not yet delivered
-    go with it: there is nothing for a next `up` to report (see bench/README.md)."""
+    the daemon exits (and saves the stack; tests/test_snapshot_e2e.py covers what comes back)."""
     project, info, clients, markers = fault_stack
     _put(clients, "slowpoke", fault="slow")
     arn = info["resources"]["stream_arn"]

@@ -57,6 +57,8 @@ def up(
                 local.cancel_prelaunch()
                 raise
             state, notes = local.up(spec, port=port, progress=status.update)
+        if local.restored:
+            note(local.restored)
     for line in notes:
         note(f"[yellow]drift:[/] {line}")
     if json_out:
@@ -90,7 +92,8 @@ def _print_summary(state) -> None:
 
 
 def down() -> None:
-    """Stop the local daemon gracefully (in-flight batches finish first); its resources go with it.
+    """Stop the local daemon gracefully (in-flight batches finish first); the next 'up' brings its
+    tables, queues, logs and stream positions back ('destroy' forgets them).
 
     Example: ddbstream down
     """
@@ -100,7 +103,7 @@ def down() -> None:
     from ddbstream.targets.local import LocalTarget
 
     if LocalTarget(project_state_dir()).down():
-        note("local stack stopped")
+        note("local stack stopped (saved for the next 'up'; 'ddbstream destroy' forgets it)")
     else:
         raise NoStack()
 
@@ -114,14 +117,14 @@ def destroy(
     region: RegionOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Tear the pipeline down (aws: terraform destroy; local: stop the daemon).
+    """Tear the pipeline down (aws: terraform destroy; local: stop the daemon and forget what it saved).
 
     Example: ddbstream destroy --target aws
     """
     from ddbstream.targets import resolve_target
 
     if resolve_target(target or _deployed_target()) == "local":
-        down()
+        _forget_local()
         return
     from ddbstream.cli.output import note
     from ddbstream.spec import load_spec
@@ -131,6 +134,17 @@ def destroy(
     spec = load_spec(var_files=var_file, overrides=var)
     AwsTarget(state_dir(spec.project_dir), profile=profile, region=region, verbose=verbose).destroy(spec, yes=yes)
     note("pipeline destroyed")
+
+
+def _forget_local() -> None:
+    from ddbstream.cli.common import project_state_dir
+    from ddbstream.cli.output import note
+    from ddbstream.errors import NoStack
+    from ddbstream.targets.local import LocalTarget
+
+    if not LocalTarget(project_state_dir()).forget():
+        raise NoStack()
+    note("local stack destroyed: the next 'up' starts empty")
 
 
 def _deployed_target() -> str | None:

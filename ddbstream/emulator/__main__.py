@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--ready-file", help="write the bound port here once serving")
+    parser.add_argument("--snapshot", help="restore from this file at start (then delete it); save to it at a graceful stop")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -44,13 +45,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
 
+    from pathlib import Path
+
+    from ddbstream.emulator import snapshot
+
+    snapshot_path = Path(args.snapshot).resolve() if args.snapshot else None
+    if snapshot_path is not None:
+        restored = snapshot.restore(server.emulator, snapshot_path)
+        if restored:
+            log.info("%s", restored)
+            server.emulator.restored = restored
+
     stopping = threading.Event()
+
+    def stop() -> None:
+        server.stop()  # in-flight batches finish first
+        if snapshot_path is not None:
+            try:
+                snapshot.save(server.emulator, snapshot_path)
+            except Exception:  # the stop itself must still complete
+                log.exception("could not save the stack to %s", snapshot_path)
 
     def request_stop(reason: str) -> None:
         if not stopping.is_set():
             stopping.set()
             log.info("%s: stopping", reason)
-            threading.Thread(target=server.stop, name="ddbstream-stop").start()
+            threading.Thread(target=stop, name="ddbstream-stop").start()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda number, frame: request_stop(f"signal {number}"))

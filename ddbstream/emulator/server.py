@@ -54,6 +54,7 @@ class Emulator:
     started_at: float = field(default_factory=time.time)
     routes: list[Route] = field(default_factory=list)
     components: dict[str, Any] = field(default_factory=dict)
+    restored: str | None = None  # what a snapshot brought back at start (emulator/snapshot.py)
     _shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -85,6 +86,7 @@ class Emulator:
                 "endpoint": self.endpoint,
                 "region": self.region,
                 "components": sorted(self.components),
+                "restored": self.restored,
             }
         )
 

@@ -140,6 +140,16 @@ class Stream:
     def __deepcopy__(self, memo: dict) -> Stream:
         return self  # moto deep-copies a table (shard included) to roll a transaction back: one history
 
+    def __getstate__(self) -> dict:
+        """For the daemon's snapshot (emulator/snapshot.py): everything but the condition."""
+        state = dict(self.__dict__)
+        del state["cond"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.cond = threading.Condition()
+
     # ------------------------------------------------------------ writing
 
     def append(self, build: Callable[[int], Record]) -> Record | None:

@@ -16,6 +16,7 @@ from ddbstream.spec import Spec
 from ddbstream.state import FAKE_ACCOUNT, State, read_state, remove_state, write_state
 
 START_TIMEOUT = 30.0
+SNAPSHOT_FILE = "snapshot.pickle"  # what `down` keeps for the next `up` (ddbstream/emulator/snapshot.py)
 STOP_TIMEOUT = 60.0
 
 
@@ -75,7 +76,9 @@ class DaemonLaunch:
         command = [
             sys.executable, "-m", "ddbstream.emulator",
             "--port", str(port or 0), "--region", region, "--ready-file", str(self.ready_file),
+            "--snapshot", str(self.directory / SNAPSHOT_FILE),
         ]
+        self.restored: str | None = None  # what the daemon brought back from the snapshot
         try:
             self.process = subprocess.Popen(
                 command,
@@ -98,7 +101,9 @@ class DaemonLaunch:
                 )
             if self.ready_file.exists():
                 endpoint = f"http://127.0.0.1:{self.ready_file.read_text().strip()}"
-                if ping(endpoint, timeout=2.0):
+                health = ping(endpoint, timeout=2.0)
+                if health:
+                    self.restored = health.get("restored")
                     return endpoint, self.process.pid
             time.sleep(0.02)
         self.cancel()
@@ -139,6 +144,7 @@ class LocalTarget:
     def __init__(self, directory: Path):
         self.directory = directory
         self._launch: DaemonLaunch | None = None
+        self.restored: str | None = None  # set by up() when a new daemon restored the saved stack
 
     def prelaunch(self, port: int | None = None, region: str = "us-east-1") -> None:
         """Start a daemon now if none runs, so that it boots while the caller reads the spec."""
@@ -177,6 +183,7 @@ class LocalTarget:
                     launch.cancel()
                 launch = DaemonLaunch(self.directory, region, port)
             endpoint, pid = launch.wait()
+            self.restored = launch.restored
             state = State(target="local", region=region, account=FAKE_ACCOUNT, endpoint=endpoint,
                           pid=pid, started_at=time.time())
             write_state(self.directory, state)
@@ -201,3 +208,11 @@ class LocalTarget:
         remove_state(self.directory)
         (self.directory / "daemon.port").unlink(missing_ok=True)
         return stopped
+
+    def forget(self) -> bool:
+        """Stop the daemon and delete what it saved: the next `up` starts empty. True if anything went."""
+        stopped = self.down()
+        snapshot = self.directory / SNAPSHOT_FILE
+        saved = snapshot.exists()
+        snapshot.unlink(missing_ok=True)
+        return stopped or saved
