@@ -166,7 +166,10 @@ def ensure_stack(view: DemoView, throwaway: bool = False):
         spec = load_spec(overrides=[f"fail_attribute={DEMO_FAIL_ATTRIBUTE}"])
         view.note(f"starting with fail_attribute={DEMO_FAIL_ATTRIBUTE}: records with a true "
                   f"'{DEMO_FAIL_ATTRIBUTE}' attribute fail (the stack stops at the end)")
-    state, notes = LocalTarget(directory).up(spec, progress=view.progress)
+    target = LocalTarget(directory)
+    state, notes = target.up(spec, progress=view.progress)
+    if target.restored:
+        view.note(target.restored)
     for line in notes:
         view.note(f"drift: {line}")
     missing = [name for name in needed if not state.resource(name)]

@@ -106,6 +106,12 @@ def test_demo_from_nothing_with_down(project):
     assert not pid_running(pid)
     assert not (project / ".ddbstream" / "state.json").exists()
 
+    # What the first run left is saved: the next one starts from it (and says so).
+    again = run_cli("demo", "--down", cwd=project, timeout=90)
+    assert again.returncode == 0, again.stderr + again.stdout
+    in_order(again.stdout, "restored the stack saved by 'down' (1 table(s), 1 mapping(s))", "dead-letter message",
+             "messages   2")
+
 
 @pytest.fixture
 def running(project):
