@@ -10,6 +10,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from urllib.parse import urlparse
 
@@ -17,9 +19,9 @@ import boto3
 import pytest
 
 from ddbstream.load import DlqView, HandlerLog, account, read_stream, stream_records
-from ddbstream.targets.local import ping
+from ddbstream.targets.local import pid_running, ping
 from reliability_support import consumer_dir
-from support import make_project, run_cli, wait_until
+from support import cli_env, make_project, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 3  # the function's timeout (s)
@@ -175,17 +177,28 @@ def test_client_disconnecting_mid_request(fault_stack):
 
 
 def test_down_while_a_batch_is_in_flight(fault_stack):
-    """`down` waits for the in-flight batch: its handler finishes (its marker file appears) before
-    the daemon exits (and saves the stack; tests/test_snapshot_e2e.py covers what comes back)."""
+    """`down` waits for the in-flight batch: the daemon has been told to stop, yet it keeps
+    running until the handler is released and finishes (its marker file appears); only then
+    does it exit (and save the stack; tests/test_snapshot_e2e.py covers what comes back)."""
     project, info, clients, markers = fault_stack
     _put(clients, "slowpoke", fault="slow")
     arn = info["resources"]["stream_arn"]
     event_id = wait_until(lambda: next((r.event_id for r in stream_records(read_stream(clients["dynamodbstreams"], arn), arn)
                                         if "slowpoke" in r.key_id), None), 10, 0.05, "the slow record")
     wait_until(lambda: (markers / f"started-{event_id}").exists(), 30, 0.01, "the slow batch to start")
-    assert not (markers / f"done-{event_id}").exists()
     pid = json.loads((project / ".ddbstream" / "state.json").read_text())["pid"]
-    down = run_cli("down", cwd=project)
-    assert down.returncode == 0, down.stderr
+    daemon_log = project / ".ddbstream" / "daemon.log"
+    down = subprocess.Popen([sys.executable, "-m", "ddbstream", "down"], cwd=project, env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: ": stopping" in daemon_log.read_text(), 30, 0.01, "the daemon to begin stopping")
+        assert down.poll() is None and pid_running(pid), "down returned while the batch was still in flight"
+        assert not (markers / f"done-{event_id}").exists()
+        (markers / f"release-{event_id}").touch()
+        _, stderr = down.communicate(timeout=60)
+    finally:
+        if down.poll() is None:
+            down.kill()
+    assert down.returncode == 0, stderr
     assert (markers / f"done-{event_id}").exists(), "the in-flight batch was cut off by down"
-    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z"
+    assert not pid_running(pid)
