@@ -33,9 +33,9 @@ def _service_directory_loader(session: Any) -> Any:
             return sorted({name for root in roots for name in os.listdir(root)
                            if os.path.isdir(os.path.join(root, name))})
 
-    data_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore reads it
-    extra = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep)] if data_path else []
-    return ServiceDirectoryLoader(extra_search_paths=extra)
+    # The search paths of the loader botocore would use (AWS_DATA_PATH, ~/.aws/models, its data).
+    default = session.get_component("data_loader")
+    return ServiceDirectoryLoader(extra_search_paths=list(default.search_paths), include_default_search_paths=False)
 
 
 @lru_cache(maxsize=None)
