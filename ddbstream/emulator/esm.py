@@ -353,8 +353,12 @@ class Mapping:
             lane.thread.start()
 
     @property
+    def enabled(self) -> bool:
+        return self.state in ("Enabled", "Updating")
+
+    @property
     def active(self) -> bool:
-        return self.state in ("Enabled", "Updating") and not self.stopped
+        return self.enabled and not self.stopped
 
     # ------------------------------------------------------------ control
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import copyreg
-import io
 import logging
 import os
 import pickle
@@ -92,25 +91,21 @@ def save(emulator: Any, path: Path) -> bool:
 
     if not path.parent.is_dir():
         return False  # the project was deleted: nothing to come back to
-    engine = emulator.components.get("esm")
     mappings = [
-        SavedMapping(m.uuid, m.stream.arn, m.api, m.settings, min(lane.cursor for lane in m.lanes),
-                     m.state in ("Enabled", "Enabling", "Updating"))
-        for m in (engine.all() if engine is not None else [])
+        SavedMapping(m.uuid, m.stream.arn, m.api, m.settings, min(lane.cursor for lane in m.lanes), m.enabled)
+        for m in emulator.components["esm"].all()
     ]
     document = {
         "versions": _versions(),
         "backends": {service: dict(get_backend(service)) for service in PIPELINE_SERVICES},
         "mappings": mappings,
     }
-    buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(document)
     partial = path.with_name(path.name + ".tmp")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(buffer.getvalue())
+        _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(document)
     os.replace(partial, path)
-    log.info("saved %d bytes to %s for the next 'up'", len(buffer.getvalue()), path)
+    log.info("saved %d bytes to %s for the next 'up'", path.stat().st_size, path)
     return True
 
 
