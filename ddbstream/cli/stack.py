@@ -97,15 +97,7 @@ def down() -> None:
 
     Example: ddbstream down
     """
-    from ddbstream.cli.common import project_state_dir
-    from ddbstream.cli.output import note
-    from ddbstream.errors import NoStack
-    from ddbstream.targets.local import LocalTarget
-
-    if LocalTarget(project_state_dir()).down():
-        note("local stack stopped (saved for the next 'up'; 'ddbstream destroy' forgets it)")
-    else:
-        raise NoStack()
+    _stop_local(forget=False)
 
 
 def destroy(
@@ -124,7 +116,7 @@ def destroy(
     from ddbstream.targets import resolve_target
 
     if resolve_target(target or _deployed_target()) == "local":
-        _forget_local()
+        _stop_local(forget=True)
         return
     from ddbstream.cli.output import note
     from ddbstream.spec import load_spec
@@ -136,15 +128,18 @@ def destroy(
     note("pipeline destroyed")
 
 
-def _forget_local() -> None:
+def _stop_local(forget: bool) -> None:
+    """down (the daemon saves the stack) or destroy (and what it saved is deleted)."""
     from ddbstream.cli.common import project_state_dir
     from ddbstream.cli.output import note
     from ddbstream.errors import NoStack
     from ddbstream.targets.local import LocalTarget
 
-    if not LocalTarget(project_state_dir()).forget():
+    local = LocalTarget(project_state_dir())
+    if not (local.forget() if forget else local.down()):
         raise NoStack()
-    note("local stack destroyed: the next 'up' starts empty")
+    note("local stack destroyed: the next 'up' starts empty" if forget
+         else "local stack stopped (saved for the next 'up'; 'ddbstream destroy' forgets it)")
 
 
 def _deployed_target() -> str | None:
