@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ddbstream.clients import profile_for
 from ddbstream.errors import Cancelled, CredentialsError, DdbstreamError, NoStack, TerraformError
 from ddbstream.spec import Spec
 from ddbstream.state import State, read_state, remove_state, write_state
@@ -134,10 +135,11 @@ class AwsTarget:
         """init (once), plan, confirm, apply; save the outputs. Returns (state, notes)."""
         binary = find_terraform()
         self._refuse_running_local_stack()
-        self._use_deployed_profile()
+        deployed = self._deployed()
+        self.profile = profile_for(deployed, self.profile)
         region = resolve_region(spec, self.region)
         identity = caller_identity(region, self.profile)
-        self._refuse_other_account(identity)
+        self._refuse_other_account(identity, deployed)
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._terraform(binary, spec) as terraform:
             self._write_var_file(spec, region)
@@ -182,15 +184,15 @@ class AwsTarget:
         if count == 0:
             raise NoStack("nothing is deployed to AWS from this project: no Terraform state in "
                           f"{self.directory}")
-        self._use_deployed_profile()
+        deployed = self._deployed()
+        self.profile = profile_for(deployed, self.profile)
         # Where it was deployed, unless --region says otherwise.
-        deployed = read_state(self.directory)
-        if self.region is None and deployed is not None and deployed.target == "aws" and deployed.region:
+        if self.region is None and deployed is not None and deployed.region:
             region = deployed.region
         else:
             region = resolve_region(spec, self.region)
         identity = caller_identity(region, self.profile)
-        self._refuse_other_account(identity)
+        self._refuse_other_account(identity, deployed)
         question = (f"Destroy the pipeline's {count} resources in AWS account "
                     f"{identity.account} ({region})? This deletes the table and its data.")
         if not yes and not self.ui.confirm(question):
@@ -284,20 +286,18 @@ class AwsTarget:
                 f"a local stack runs on {state.endpoint} in this project: run 'ddbstream down' first"
             )
 
-    def _use_deployed_profile(self) -> None:
-        """Without --profile or $AWS_PROFILE, stay with the profile the pipeline was deployed with."""
-        from ddbstream.clients import profile_for
-
+    def _deployed(self) -> State | None:
+        """What the last `up --target aws` of this project recorded (None: nothing, or a local stack)."""
         state = read_state(self.directory)
-        self.profile = profile_for(state if state is not None and state.target == "aws" else None, self.profile)
+        return state if state is not None and state.target == "aws" else None
 
-    def _refuse_other_account(self, identity: Identity) -> None:
+    @staticmethod
+    def _refuse_other_account(identity: Identity, deployed: State | None) -> None:
         """Terraform's state belongs to one account: other credentials would only make a mess."""
-        state = read_state(self.directory)
-        if state is not None and state.target == "aws" and state.account and state.account != identity.account:
+        if deployed is not None and deployed.account and deployed.account != identity.account:
             raise CredentialsError(
-                f"this project's pipeline is in AWS account {state.account} but the credentials are for "
-                f"{identity.account} ({identity.arn}): use --profile or AWS_PROFILE for account {state.account}"
+                f"this project's pipeline is in AWS account {deployed.account} but the credentials are for "
+                f"{identity.account} ({identity.arn}): use --profile or AWS_PROFILE for account {deployed.account}"
             )
 
     def _failure(self, step: str, lines: list[str]) -> TerraformError:
