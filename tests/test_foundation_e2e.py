@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from ddbstream.errors import ExitCode
+from ddbstream.targets.local import pid_running
 from support import run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -53,17 +54,9 @@ def test_item_lifecycle_and_down(stack):
     pid = _state(project)["pid"]
     down = run_cli("down", cwd=project)
     assert down.returncode == 0 and down.stderr.strip().startswith("local stack stopped")
-    wait_until(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), 10, message="daemon exit")
+    wait_until(lambda: not pid_running(pid), 10, message="daemon exit")
     assert not (project / ".ddbstream" / "state.json").exists()
     _one_error_line(run_cli("get", "E101", cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'")
-
-
-def _is_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def test_state_file_is_private_and_endpoint_is_loopback(stack):
@@ -91,7 +84,7 @@ def test_killed_daemon_is_detected_and_replaced(stack):
     project, info = stack
     old_pid = _state(project)["pid"]
     os.kill(old_pid, signal.SIGKILL)
-    wait_until(lambda: _is_zombie(old_pid) or not os.path.exists(f"/proc/{old_pid}"), 10, message="daemon death")
+    wait_until(lambda: not pid_running(old_pid), 10, message="daemon death")
     _one_error_line(run_cli("scan", cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'")
     again = run_cli("up", "--json", cwd=project)
     assert again.returncode == 0, again.stderr
@@ -214,7 +207,7 @@ def test_daemon_stops_when_its_project_is_deleted(tmp_path):
     assert run_cli("up", cwd=project).returncode == 0
     pid = _state(project)["pid"]
     shutil.rmtree(project)
-    wait_until(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), 20, message="orphaned daemon exit")
+    wait_until(lambda: not pid_running(pid), 20, message="orphaned daemon exit")
 
 
 def test_invalid_filter_pattern_is_refused_before_anything_is_created(project):
