@@ -50,8 +50,9 @@ def main() -> None:
         shutil.copytree(REPO / "infra", project / "infra")
         shutil.copytree(REPO / "lambda", project / "lambda")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-                   NO_COLOR="1")
+        env.update(
+            AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", NO_COLOR="1"
+        )
         ddbstream = [sys.executable, "-m", "ddbstream"]
         up = timed([*ddbstream, "up"], project, env)
         try:
@@ -63,8 +64,23 @@ def main() -> None:
                 ddb_item = {"employeeid": {"S": f"A{i}"}, "name": {"S": "Alice"}, "n": {"N": "1"}}
                 ours.append(timed([*ddbstream, "put", "--item", json.dumps(item)], project, env))
                 ours_cpu.append(CPU_TIMES[-1])
-                theirs.append(timed([aws, "dynamodb", "put-item", "--endpoint-url", endpoint,
-                                     "--table-name", "employees", "--item", json.dumps(ddb_item)], project, env))
+                theirs.append(
+                    timed(
+                        [
+                            aws,
+                            "dynamodb",
+                            "put-item",
+                            "--endpoint-url",
+                            endpoint,
+                            "--table-name",
+                            "employees",
+                            "--item",
+                            json.dumps(ddb_item),
+                        ],
+                        project,
+                        env,
+                    )
+                )
                 theirs_cpu.append(CPU_TIMES[-1])
             up_again = timed([*ddbstream, "up"], project, env)
         finally:
@@ -77,8 +93,10 @@ def main() -> None:
     print(f"aws dynamodb put-item median of {args.runs}:            {theirs_median * 1000:.0f} ms")
     print(f"ratio put / put-item:                             {ours_median / theirs_median:.2f}x  (target <= 0.6x)")
     ours_cpu_median, theirs_cpu_median = statistics.median(ours_cpu), statistics.median(theirs_cpu)
-    print(f"CPU time (user+sys) median: put {ours_cpu_median * 1000:.0f} ms, put-item {theirs_cpu_median * 1000:.0f} ms, "
-          f"ratio {ours_cpu_median / theirs_cpu_median:.2f}x")
+    print(
+        f"CPU time (user+sys) median: put {ours_cpu_median * 1000:.0f} ms, put-item {theirs_cpu_median * 1000:.0f} ms, "
+        f"ratio {ours_cpu_median / theirs_cpu_median:.2f}x"
+    )
 
 
 if __name__ == "__main__":

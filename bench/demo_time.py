@@ -26,8 +26,9 @@ from support import cli_env, make_project  # noqa: E402
 def timed(args: list[str], cwd: Path, ups: list[float] | None = None) -> float:
     """Wall time of one command; the demo's own "local stack up ... in N s" figure goes to ``ups``."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "ddbstream", *args], cwd=cwd, env=cli_env(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "ddbstream", *args], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=120
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"ddbstream {' '.join(args)} failed ({result.returncode}):\n{result.stderr}{result.stdout}")
@@ -53,11 +54,19 @@ def main() -> None:
             for _ in range(runs):
                 warm.append(timed(["demo"], project))
         finally:
-            subprocess.run([sys.executable, "-m", "ddbstream", "down"], cwd=project, env=cli_env(),
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [sys.executable, "-m", "ddbstream", "down"],
+                cwd=project,
+                env=cli_env(),
+                capture_output=True,
+                timeout=120,
+            )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
-    for label, values in (("demo --down from nothing", cold), ("  of which starting the stack", ups),
-                          ("demo on a running stack", warm)):
+    for label, values in (
+        ("demo --down from nothing", cold),
+        ("  of which starting the stack", ups),
+        ("demo on a running stack", warm),
+    ):
         print(f"{label}: median {statistics.median(values):.2f} s, max {max(values):.2f} s ({len(values)} runs)")
 
 

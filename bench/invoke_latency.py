@@ -48,10 +48,17 @@ def measure_in_process(code: bytes, count: int) -> list[float]:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     with mock_aws():
         role = boto3.client("iam", region_name="us-east-1").create_role(
-            RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            RoleName="bench", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
         boto3.client("lambda", region_name="us-east-1").create_function(
-            FunctionName="warm", Runtime="python3.12", Role=role, Handler="bench.handler",
-            Code={"ZipFile": code}, MemorySize=128, Timeout=10)
+            FunctionName="warm",
+            Runtime="python3.12",
+            Role=role,
+            Handler="bench.handler",
+            Code={"ZipFile": code},
+            MemorySize=128,
+            Timeout=10,
+        )
         runtime = LambdaRuntime("us-east-1", "123456789012")
         try:
             runtime.invoke("warm", b'{"n": -1}')
@@ -83,11 +90,19 @@ def main() -> int:
             lam = local_client("lambda", endpoint, "us-east-1")
             logs = local_client("logs", endpoint, "us-east-1")
             role = local_client("iam", endpoint, "us-east-1").create_role(
-                RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+                RoleName="bench", AssumeRolePolicyDocument="{}"
+            )["Role"]["Arn"]
 
             def create(name: str) -> None:
-                lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="bench.handler",
-                                    Code={"ZipFile": code}, MemorySize=128, Timeout=10)
+                lam.create_function(
+                    FunctionName=name,
+                    Runtime="python3.12",
+                    Role=role,
+                    Handler="bench.handler",
+                    Code={"ZipFile": code},
+                    MemorySize=128,
+                    Timeout=10,
+                )
 
             def call(name: str, n: int) -> float:
                 started = time.perf_counter()
@@ -110,8 +125,9 @@ def main() -> int:
                 marker = 10_000 + n
                 call("warm", marker)
                 started = time.perf_counter()
-                while not logs.filter_log_events(logGroupName="/aws/lambda/warm",
-                                                 filterPattern=f'"bench {marker}"')["events"]:
+                while not logs.filter_log_events(logGroupName="/aws/lambda/warm", filterPattern=f'"bench {marker}"')[
+                    "events"
+                ]:
                     if time.perf_counter() - started > 5:
                         raise SystemExit(f"line {marker} never became visible")
                 visible.append((time.perf_counter() - started) * 1000)
@@ -120,12 +136,17 @@ def main() -> int:
 
     in_process = measure_in_process(code, args.warm)
     print(f"cold invoke      n={len(cold):4d}  p50 {statistics.median(cold):7.1f} ms  max {max(cold):7.1f} ms")
-    print(f"warm invoke      n={len(warm):4d}  p50 {statistics.median(warm):7.2f} ms  "
-          f"p99 {percentile(warm, 99):7.2f} ms")
-    print(f"warm in-process  n={len(in_process):4d}  p50 {statistics.median(in_process):7.2f} ms  "
-          f"p99 {percentile(in_process, 99):7.2f} ms  (LambdaRuntime.invoke, no HTTP)")
-    print(f"log visible      n={len(visible):4d}  p50 {statistics.median(visible):7.2f} ms  "
-          f"max {max(visible):7.2f} ms  (after the invoke returned; one FilterLogEvents round trip)")
+    print(
+        f"warm invoke      n={len(warm):4d}  p50 {statistics.median(warm):7.2f} ms  p99 {percentile(warm, 99):7.2f} ms"
+    )
+    print(
+        f"warm in-process  n={len(in_process):4d}  p50 {statistics.median(in_process):7.2f} ms  "
+        f"p99 {percentile(in_process, 99):7.2f} ms  (LambdaRuntime.invoke, no HTTP)"
+    )
+    print(
+        f"log visible      n={len(visible):4d}  p50 {statistics.median(visible):7.2f} ms  "
+        f"max {max(visible):7.2f} ms  (after the invoke returned; one FilterLogEvents round trip)"
+    )
     return 0
 
 

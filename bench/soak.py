@@ -21,10 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from ddbstream.load import Pipeline, make_plan, run_load  # noqa: E402
-from ddbstream.state import read_state  # noqa: E402
 from reliability_support import check, choose_faults, consumer_dir, fault_environment, up_arguments  # noqa: E402
 from support import make_project, run_cli  # noqa: E402
+
+from ddbstream.load import Pipeline, make_plan, run_load  # noqa: E402
+from ddbstream.state import read_state  # noqa: E402
 
 SCHEMA = [("employeeid", "S")]
 
@@ -61,13 +62,27 @@ def main() -> int:
         def progress(p) -> None:
             if time.monotonic() - last[0] >= 10:
                 last[0] = time.monotonic()
-                print(f"[{time.monotonic() - started:7.0f} s] {p.phase}: {p.written}/{p.total} written, "
-                      f"{p.accounted} accounted for", file=sys.stderr, flush=True)
+                print(
+                    f"[{time.monotonic() - started:7.0f} s] {p.phase}: {p.written}/{p.total} written, "
+                    f"{p.accounted} accounted for",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         try:
             pipeline = Pipeline.from_state(read_state(project / ".ddbstream"))
-            report = run_load(pipeline, args.count, args.rate, args.workers, keys, args.wait, args.seed,
-                              on_progress=progress, poll_interval=5.0, run=run)
+            report = run_load(
+                pipeline,
+                args.count,
+                args.rate,
+                args.workers,
+                keys,
+                args.wait,
+                args.seed,
+                on_progress=progress,
+                poll_interval=5.0,
+                run=run,
+            )
         finally:
             run_cli("down", cwd=project)
     problems, figures = check(report, env)

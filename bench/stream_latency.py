@@ -34,7 +34,7 @@ from ddbstream.state import State  # noqa: E402
 from ddbstream.targets.local import start_daemon, stop_daemon  # noqa: E402
 
 REGION = "us-east-1"
-HANDLER = '''
+HANDLER = """
 import json, os, time
 
 OUT = os.environ["BENCH_OUT"]
@@ -44,7 +44,7 @@ def handler(event, context):
     keys = [r["dynamodb"]["Keys"]["k"]["S"] for r in event["Records"]]
     with open(OUT, "a") as out:
         out.write(json.dumps({"start": start, "end": time.time(), "keys": keys}) + "\\n")
-'''
+"""
 
 
 def handler_zip() -> bytes:
@@ -61,18 +61,27 @@ class Pipeline:
         self.out.touch()
         self.table = name
         stream = self.ddb.create_table(
-            TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            TableName=name,
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )["TableDescription"]["LatestStreamArn"]
         iam = local_client("iam", endpoint, REGION)
         role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam = local_client("lambda", endpoint, REGION)
-        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="bench_handler.handler",
-                            Code={"ZipFile": handler_zip()}, Timeout=30,
-                            Environment={"Variables": {"BENCH_OUT": str(self.out)}})
-        lam.create_event_source_mapping(FunctionName=name, EventSourceArn=stream, StartingPosition="LATEST",
-                                        BatchSize=100)
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="bench_handler.handler",
+            Code={"ZipFile": handler_zip()},
+            Timeout=30,
+            Environment={"Variables": {"BENCH_OUT": str(self.out)}},
+        )
+        lam.create_event_source_mapping(
+            FunctionName=name, EventSourceArn=stream, StartingPosition="LATEST", BatchSize=100
+        )
         self._offset = 0
         self.seen: dict[str, dict] = {}
 
@@ -148,8 +157,14 @@ def measure_throughput(pipeline: Pipeline, endpoint: str, threads: int, writes: 
     total = len(every)
     write_rate = total / (writes_done - started)
     process_rate = total / (handled - started)
-    return {"threads": threads, "records": total, "write_rate": write_rate, "process_rate": process_rate,
-            "ratio": process_rate / write_rate, "lag_ms": (handled - writes_done) * 1000}
+    return {
+        "threads": threads,
+        "records": total,
+        "write_rate": write_rate,
+        "process_rate": process_rate,
+        "ratio": process_rate / write_rate,
+        "lag_ms": (handled - writes_done) * 1000,
+    }
 
 
 def main() -> int:
@@ -164,11 +179,15 @@ def main() -> int:
         try:
             latency = Pipeline(endpoint, work, "latency")
             from_ack, from_send = measure_latency(latency, args.latency_writes)
-            print(f"latency to the handler's start ({len(from_ack)} writes, one at a time; negative: the handler "
-                  "started before PutItem's response reached the client):")
+            print(
+                f"latency to the handler's start ({len(from_ack)} writes, one at a time; negative: the handler "
+                "started before PutItem's response reached the client):"
+            )
             for label, values in (("write acknowledged", from_ack), ("write sent", from_send)):
-                print(f"  from {label:<18} p50 {statistics.median(values):6.2f} ms   p99 {percentile(values, 0.99):6.2f} ms"
-                      f"   min {min(values):6.2f} ms   max {max(values):6.2f} ms")
+                print(
+                    f"  from {label:<18} p50 {statistics.median(values):6.2f} ms   p99 {percentile(values, 0.99):6.2f} ms"
+                    f"   min {min(values):6.2f} ms   max {max(values):6.2f} ms"
+                )
             print("throughput (BatchSize 100, no batching window):")
             print("  writers   records   writes/s accepted   records/s processed   ratio   lag after last write")
             for threads in (1, 2, 4):
@@ -176,8 +195,10 @@ def main() -> int:
                 pipeline.put("warm")
                 pipeline.wait_for(["warm"])
                 row = measure_throughput(pipeline, endpoint, threads, args.writes, f"w{threads}")
-                print(f"  {row['threads']:>7}   {row['records']:>7}   {row['write_rate']:>17.0f}   "
-                      f"{row['process_rate']:>19.0f}   {row['ratio']:>5.2f}   {row['lag_ms']:>8.1f} ms")
+                print(
+                    f"  {row['threads']:>7}   {row['records']:>7}   {row['write_rate']:>17.0f}   "
+                    f"{row['process_rate']:>19.0f}   {row['ratio']:>5.2f}   {row['lag_ms']:>8.1f} ms"
+                )
         finally:
             stop_daemon(State(target="local", region=REGION, pid=pid))
     return 0

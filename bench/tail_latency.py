@@ -49,22 +49,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / ".ddbstream"
         endpoint, pid = start_daemon(directory, "us-east-1")
-        state = State(target="local", region="us-east-1", endpoint=endpoint, pid=pid, started_at=time.time(),
-                      resources={"function_name": "tailbench"})
+        state = State(
+            target="local",
+            region="us-east-1",
+            endpoint=endpoint,
+            pid=pid,
+            started_at=time.time(),
+            resources={"function_name": "tailbench"},
+        )
         write_state(directory, state)
         tail = None
         try:
             role = local_client("iam", endpoint, "us-east-1").create_role(
-                RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+                RoleName="bench", AssumeRolePolicyDocument="{}"
+            )["Role"]["Arn"]
             lam = local_client("lambda", endpoint, "us-east-1")
-            lam.create_function(FunctionName="tailbench", Runtime="python3.12", Role=role, Handler="bench.handler",
-                                Code={"ZipFile": buffer.getvalue()}, MemorySize=128, Timeout=10)
+            lam.create_function(
+                FunctionName="tailbench",
+                Runtime="python3.12",
+                Role=role,
+                Handler="bench.handler",
+                Code={"ZipFile": buffer.getvalue()},
+                MemorySize=128,
+                Timeout=10,
+            )
             lam.invoke(FunctionName="tailbench", Payload=b'{"n": -1}')  # warm up; creates the log group
 
             env = {**os.environ, "DDBSTREAM_STATE_DIR": str(directory), "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
-            tail = subprocess.Popen([sys.executable, "-m", "ddbstream", "tail", "-f", "--since", "1s",
-                                     "--format", "raw"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                    env=env, text=True, bufsize=1)
+            tail = subprocess.Popen(
+                [sys.executable, "-m", "ddbstream", "tail", "-f", "--since", "1s", "--format", "raw"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                text=True,
+                bufsize=1,
+            )
             latencies: dict[int, float] = {}
             done = threading.Event()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ddbstream.state import State
@@ -30,15 +30,16 @@ def _service_directory_loader(session: Any) -> Any:
         @instance_cache
         def list_available_services(self, type_name: str) -> list[str]:
             roots = [root for root in self.search_paths if os.path.isdir(root)]
-            return sorted({name for root in roots for name in os.listdir(root)
-                           if os.path.isdir(os.path.join(root, name))})
+            return sorted(
+                {name for root in roots for name in os.listdir(root) if os.path.isdir(os.path.join(root, name))}
+            )
 
     # The search paths of the loader botocore would use (AWS_DATA_PATH, ~/.aws/models, its data).
     default = session.get_component("data_loader")
     return ServiceDirectoryLoader(extra_search_paths=list(default.search_paths), include_default_search_paths=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _session(profile: str | None, local: bool) -> Any:
     """One botocore session per kind: it caches the service models every client loads."""
     import botocore.session

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ddbstream.errors import DdbstreamError, InvalidInput, Unhealthy
 
@@ -48,9 +49,11 @@ class SeenLines:
             self.lines.append(line)
             self.changed.notify_all()
 
-    def wait_for(self, predicate: Callable[[Any], bool], what: str, timeout: float = WAIT_SECONDS,
-                 count: int = 1) -> Any | None:
+    def wait_for(
+        self, predicate: Callable[[Any], bool], what: str, timeout: float = WAIT_SECONDS, count: int = 1
+    ) -> Any | None:
         """The ``count``-th line matching ``predicate``; Unhealthy after ``timeout`` (None when ``what`` is empty)."""
+
         def found() -> Any | None:
             matches = [line for line in self.lines if predicate(line)]
             return matches[count - 1] if len(matches) >= count else None
@@ -59,8 +62,10 @@ class SeenLines:
             if not self.changed.wait_for(found, timeout):
                 if not what:
                     return None
-                raise Unhealthy(f"the consumer did not log {what} within {timeout:.0f} s: "
-                                "see 'ddbstream status' and .ddbstream/daemon.log")
+                raise Unhealthy(
+                    f"the consumer did not log {what} within {timeout:.0f} s: "
+                    "see 'ddbstream status' and .ddbstream/daemon.log"
+                )
             return found()
 
 
@@ -80,8 +85,7 @@ class LogFollower:
         self.view = view
         self.parser = LineParser()
         self.error: BaseException | None = None
-        self.tail = Tail(LogSource(logs_client, group), since_ms=since_ms, follow=True, local=True,
-                         sleep=self._sleep)
+        self.tail = Tail(LogSource(logs_client, group), since_ms=since_ms, follow=True, local=True, sleep=self._sleep)
         self.thread = threading.Thread(target=self._run, name="demo-log-follower", daemon=True)
 
     def _sleep(self, seconds: float) -> None:
@@ -93,8 +97,9 @@ class LogFollower:
             if self.hurry.is_set():
                 return
 
-    def wait_for(self, predicate: Callable[[Any], bool], what: str, timeout: float = WAIT_SECONDS,
-                 count: int = 1) -> Any | None:
+    def wait_for(
+        self, predicate: Callable[[Any], bool], what: str, timeout: float = WAIT_SECONDS, count: int = 1
+    ) -> Any | None:
         """SeenLines.wait_for, polling the log group often meanwhile; the follower's own error if it died."""
         self.hurry.set()
         try:
@@ -129,7 +134,7 @@ class LogFollower:
         except BaseException as exc:  # shown by the main thread when it times out
             self.error = exc
 
-    def __enter__(self) -> "LogFollower":
+    def __enter__(self) -> LogFollower:
         self.thread.start()
         return self
 
@@ -155,8 +160,10 @@ def ensure_stack(view: DemoView, throwaway: bool = False):
     directory = state_dir(spec.project_dir)
     state = read_state(directory)
     if state is not None and not state.is_local:
-        raise InvalidInput("the demo runs on the local target, but this project's stack is on AWS: "
-                           "run it in another directory, or 'ddbstream destroy --target aws' first")
+        raise InvalidInput(
+            "the demo runs on the local target, but this project's stack is on AWS: "
+            "run it in another directory, or 'ddbstream destroy --target aws' first"
+        )
     needed = ("table_name", "stream_arn", "function_name", "mapping_uuid")
     if state is not None and daemon_alive(state) and all(state.resource(name) for name in needed):
         view.note(f"reusing the local stack running on {state.endpoint}")
@@ -164,8 +171,10 @@ def ensure_stack(view: DemoView, throwaway: bool = False):
     started = time.monotonic()
     if throwaway and not spec.get("fail_attribute"):
         spec = load_spec(overrides=[f"fail_attribute={DEMO_FAIL_ATTRIBUTE}"])
-        view.note(f"starting with fail_attribute={DEMO_FAIL_ATTRIBUTE}: records with a true "
-                  f"'{DEMO_FAIL_ATTRIBUTE}' attribute fail (the stack stops at the end)")
+        view.note(
+            f"starting with fail_attribute={DEMO_FAIL_ATTRIBUTE}: records with a true "
+            f"'{DEMO_FAIL_ATTRIBUTE}' attribute fail (the stack stops at the end)"
+        )
     target = LocalTarget(directory)
     state, notes = target.up(spec, progress=view.progress)
     if target.restored:
@@ -188,7 +197,7 @@ class FailureInjection:
         self.previous: dict[str, str] | None = None
         self.attribute = DEMO_FAIL_ATTRIBUTE
 
-    def __enter__(self) -> "FailureInjection":
+    def __enter__(self) -> FailureInjection:
         config = self.client.get_function_configuration(FunctionName=self.function)
         variables = dict((config.get("Environment") or {}).get("Variables") or {})
         if variables.get("FAIL_ATTRIBUTE"):
@@ -225,6 +234,7 @@ def _same_keys(line: Any, keys: dict[str, Any]) -> bool:
 
 def _is_change(keys: dict[str, Any]) -> Callable[[Any], bool]:
     """The consumer's line for a change of these keys that it processed."""
+
     def check(line: Any) -> bool:
         return _same_keys(line, keys) and "new" in line.data and "level" not in line.data
 
@@ -233,8 +243,11 @@ def _is_change(keys: dict[str, Any]) -> Callable[[Any], bool]:
 
 def _is_failure(keys: dict[str, Any], sequence_number: str) -> Callable[[Any], bool]:
     """The consumer's line for the record ``sequence_number`` (of these keys) that failed."""
-    return lambda line: (_same_keys(line, keys) and line.data.get("level") == "ERROR"
-                         and line.data.get("sequenceNumber") == sequence_number)
+    return lambda line: (
+        _same_keys(line, keys)
+        and line.data.get("level") == "ERROR"
+        and line.data.get("sequenceNumber") == sequence_number
+    )
 
 
 def _is_written_by(keys: dict[str, Any], run: str) -> Callable[[Any], bool]:
@@ -243,6 +256,7 @@ def _is_written_by(keys: dict[str, Any], run: str) -> Callable[[Any], bool]:
     A previous demo's records may still be in the log (or, if it was interrupted, still being
     retried): only the stamp tells this run's record from theirs.
     """
+
     def check(line: Any) -> bool:
         new = line.data.get("new") if _is_change(keys)(line) else None
         return isinstance(new, dict) and new.get("demo_run") == run
@@ -257,8 +271,10 @@ def run_demo(view: DemoView, down: bool = False) -> None:
         demo = _Demo(view, ensure_stack(view, throwaway=down))
         with FailureInjection(demo.client("lambda"), demo.function) as injection, demo.follower:
             if injection.switched_on:
-                view.note(f"failure injection on for the demo: FAIL_ATTRIBUTE={injection.attribute} on "
-                          f"{demo.function} (switched back off at the end)")
+                view.note(
+                    f"failure injection on for the demo: FAIL_ATTRIBUTE={injection.attribute} on "
+                    f"{demo.function} (switched back off at the end)"
+                )
             view.step("Write items; the consumer logs each change")
             demo.write_items()
             view.step("A record that fails ends in the dead-letter queue")
@@ -296,8 +312,7 @@ class _Demo:
         if mapping.get("FilterCriteria", {}).get("Filters"):
             view.note("the mapping has filter patterns: the demo's changes reach the consumer only if they match")
         # From now on: a previous demo's last lines, a moment old, are not this run's.
-        self.follower = LogFollower(self.client("logs"), f"/aws/lambda/{self.function}", view,
-                                    int(time.time() * 1000))
+        self.follower = LogFollower(self.client("logs"), f"/aws/lambda/{self.function}", view, int(time.time() * 1000))
 
     def client(self, service: str) -> Any:
         from ddbstream.clients import client_for
@@ -323,11 +338,17 @@ class _Demo:
             # The n-th change of a key is the n-th write to it (a put is a MODIFY when a previous demo left the item).
             return follower.wait_for(_is_change(keys), f"the {what} of {dumps_plain(keys)}", count=count)
 
-        self._put(alice, "name=Alice Martin, department=Engineering",
-                  name="Alice Martin", department="Engineering", salary=Decimal(85000))
+        self._put(
+            alice,
+            "name=Alice Martin, department=Engineering",
+            name="Alice Martin",
+            department="Engineering",
+            salary=Decimal(85000),
+        )
         logged("put", alice, 1)
-        self._put(bob, "name=Bob Stone, department=Finance", name="Bob Stone", department="Finance",
-                  salary=Decimal(72000))
+        self._put(
+            bob, "name=Bob Stone, department=Finance", name="Bob Stone", department="Finance", salary=Decimal(72000)
+        )
         logged("put", bob, 1)
         expression, names, values = build_update(["department=Platform"], [], ["salary=5000"], self.schema)
         self.store.update(to_ddb(alice), expression, names, values)
@@ -344,8 +365,10 @@ class _Demo:
         view_type = self.state.resources.get("stream_view_type") or "NEW_AND_OLD_IMAGES"
         queue_url = self.state.resources.get("queue_url")
         if view_type not in IMAGE_VIEWS:
-            self.view.note(f"skipped: the stream's view type is {view_type}, so records carry no new image "
-                           "for the failure injection to look at")
+            self.view.note(
+                f"skipped: the stream's view type is {view_type}, so records carry no new image "
+                "for the failure injection to look at"
+            )
             return None
         if not queue_url:
             self.view.note("skipped: the pipeline has no dead-letter queue (enable_dlq = false)")
@@ -369,8 +392,10 @@ class _Demo:
 
         self.view.status(collect(self.state, self.client))
         if message_id:
-            self.view.note("the mapping's failed last result and the message in the dead-letter queue are the "
-                           "demo's failing record: 'ddbstream dlq purge' clears the queue")
+            self.view.note(
+                "the mapping's failed last result and the message in the dead-letter queue are the "
+                "demo's failing record: 'ddbstream dlq purge' clears the queue"
+            )
 
 
 def _stop_stack(view: DemoView) -> None:
@@ -387,8 +412,9 @@ def _stop_stack(view: DemoView) -> None:
         view.note("local stack stopped (--down)")
 
 
-def _wait_dead_letter(client: Callable[[str], Any], queue_url: str, sequence_number: str,
-                      timeout: float = WAIT_SECONDS) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _wait_dead_letter(
+    client: Callable[[str], Any], queue_url: str, sequence_number: str, timeout: float = WAIT_SECONDS
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The on-failure message whose batch holds ``sequence_number``: its summary and plain records."""
     from ddbstream.dlq import DeadLetterQueue, hydrate, plain_record
 
@@ -406,8 +432,10 @@ def _wait_dead_letter(client: Callable[[str], Any], queue_url: str, sequence_num
                 records = [plain_record(r) for r in hydrate(client("dynamodbstreams"), batch)]
                 return message.summary(), records
         if time.monotonic() > deadline:
-            raise Unhealthy(f"the failed record {sequence_number} did not reach the dead-letter queue "
-                            f"within {timeout:.0f} s: see 'ddbstream status'")
+            raise Unhealthy(
+                f"the failed record {sequence_number} did not reach the dead-letter queue "
+                f"within {timeout:.0f} s: see 'ddbstream status'"
+            )
         time.sleep(0.1)
 
 

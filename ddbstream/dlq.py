@@ -12,10 +12,11 @@ import base64
 import json
 import math
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from ddbstream.errors import AwsError, InvalidInput, NotFound
 from ddbstream.logs import error_code
@@ -42,7 +43,7 @@ def _parse_time(text: Any) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -71,7 +72,7 @@ class FailureMessage:
     receive_count: int = 0
 
     @classmethod
-    def from_sqs(cls, message: dict) -> "FailureMessage":
+    def from_sqs(cls, message: dict) -> FailureMessage:
         attributes = message.get("Attributes", {})
         sent = attributes.get("SentTimestamp")
         return cls(
@@ -167,7 +168,8 @@ class DeadLetterQueue:
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         ).get("Attributes", {})
         return int(attributes.get("ApproximateNumberOfMessages", 0)), int(
-            attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+            attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
+        )
 
     def _receive(self, visibility: int) -> list[dict]:
         return self._call(
@@ -179,8 +181,9 @@ class DeadLetterQueue:
             MessageAttributeNames=["All"],
         ).get("Messages", [])
 
-    def _collect(self, visibility: int, found: dict[str, FailureMessage], want: int | None,
-                 wanted_ids: set[str] | None = None) -> list[FailureMessage]:
+    def _collect(
+        self, visibility: int, found: dict[str, FailureMessage], want: int | None, wanted_ids: set[str] | None = None
+    ) -> list[FailureMessage]:
         """Receive until `want` distinct messages (or all wanted ids) are found or receives bring nothing new.
 
         Returns the messages received in this pass (latest receipt handles).
@@ -206,9 +209,12 @@ class DeadLetterQueue:
     def _release(self, messages: list[FailureMessage]) -> None:
         """Make held messages visible again at once."""
         for start in range(0, len(messages), MAX_PER_RECEIVE):
-            chunk = messages[start:start + MAX_PER_RECEIVE]
-            entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
-                       for i, m in enumerate(chunk) if m.receipt_handle]
+            chunk = messages[start : start + MAX_PER_RECEIVE]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
+                for i, m in enumerate(chunk)
+                if m.receipt_handle
+            ]
             if entries:
                 try:
                     self._call("change_message_visibility_batch", Entries=entries)
@@ -262,8 +268,11 @@ class DeadLetterQueue:
     def extend(self, message: FailureMessage, seconds: int) -> None:
         """Keep a leased message invisible for ``seconds`` more (a replay can take the function's timeout)."""
         try:
-            self._call("change_message_visibility", ReceiptHandle=message.receipt_handle,
-                       VisibilityTimeout=min(int(seconds), 43200))
+            self._call(
+                "change_message_visibility",
+                ReceiptHandle=message.receipt_handle,
+                VisibilityTimeout=min(int(seconds), 43200),
+            )
         except AwsError:
             pass  # the lease still holds for a while; the delete afterwards says if it was lost
 
@@ -280,8 +289,9 @@ class DeadLetterQueue:
             self.sqs.purge_queue(QueueUrl=self.url)
         except ClientError as exc:
             if "PurgeQueueInProgress" in error_code(exc):
-                raise AwsError("SQS allows one purge a minute and this queue was purged less than 60 s ago: "
-                               "try again shortly") from None
+                raise AwsError(
+                    "SQS allows one purge a minute and this queue was purged less than 60 s ago: try again shortly"
+                ) from None
             raise AwsError(f"SQS purge_queue failed: {exc}") from None
         return visible + in_flight
 
@@ -300,14 +310,18 @@ def hydrate(streams: Any, batch: dict) -> list[dict]:
         first, last = int(start), int(end)
     except (KeyError, TypeError, ValueError):
         raise InvalidInput("the message's DDBStreamBatchInfo lacks streamArn, shardId or sequence numbers") from None
-    gone = (f"the records of this batch ({start}..{end}) are no longer in the stream: "
-            "DynamoDB keeps stream records for 24 hours")
+    gone = (
+        f"the records of this batch ({start}..{end}) are no longer in the stream: "
+        "DynamoDB keeps stream records for 24 hours"
+    )
     records: list[dict] = []
     size = batch.get("batchSize")
     page_size = min(1000, size + 1) if isinstance(size, int) and size > 0 else 1000
     try:
         iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StreamArn=stream_arn,
+            ShardId=shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
             SequenceNumber=start,
         ).get("ShardIterator")
         empty = 0
@@ -413,7 +427,7 @@ def current_items(dynamodb: Any, stream_arn: str, records: list[dict]) -> list[A
 
 def mapping_filters(lambda_client: Any, function: str, stream_arn: str) -> list:
     """The compiled FilterCriteria of the function's mapping on this stream ([] when none)."""
-    from ddbstream.emulator.filters import parse_filter_criteria
+    from ddbstream.patterns import parse_filter_criteria
 
     try:
         mappings = lambda_client.list_event_source_mappings(FunctionName=function, EventSourceArn=stream_arn)
@@ -440,8 +454,14 @@ class ReplayOutcome:
     failed_sequence_numbers: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"messageId": self.message_id, "records": self.records, "ok": self.ok, "deleted": self.deleted,
-                "detail": self.detail, "failedSequenceNumbers": self.failed_sequence_numbers}
+        return {
+            "messageId": self.message_id,
+            "records": self.records,
+            "ok": self.ok,
+            "deleted": self.deleted,
+            "detail": self.detail,
+            "failedSequenceNumbers": self.failed_sequence_numbers,
+        }
 
 
 def invoke_consumer(lambda_client: Any, function: str, records: list[dict]) -> tuple[bool, str, list[str]]:
@@ -451,8 +471,9 @@ def invoke_consumer(lambda_client: Any, function: str, records: list[dict]) -> t
     from ddbstream.items import dumps_plain
 
     try:
-        response = lambda_client.invoke(FunctionName=function, InvocationType="RequestResponse",
-                                        Payload=dumps_plain({"Records": records}).encode())
+        response = lambda_client.invoke(
+            FunctionName=function, InvocationType="RequestResponse", Payload=dumps_plain({"Records": records}).encode()
+        )
     except ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
             raise NotFound(f"function {function} does not exist") from None
@@ -482,8 +503,14 @@ def _function_timeout(lambda_client: Any, function: str) -> int:
         return 0
 
 
-def replay(queue: DeadLetterQueue, streams: Any, lambda_client: Any, function: str,
-           message_ids: set[str] | None, dry_run: bool = False) -> Iterator[ReplayOutcome]:
+def replay(
+    queue: DeadLetterQueue,
+    streams: Any,
+    lambda_client: Any,
+    function: str,
+    message_ids: set[str] | None,
+    dry_run: bool = False,
+) -> Iterator[ReplayOutcome]:
     """Replay messages (all when message_ids is None): one outcome per message, as each finishes."""
     lease = max(LEASE_SECONDS, _function_timeout(lambda_client, function) + 60) if not dry_run else LEASE_SECONDS
     with queue.lease(message_ids) as messages:
@@ -500,17 +527,22 @@ def replay(queue: DeadLetterQueue, streams: Any, lambda_client: Any, function: s
             patterns = mapping_filters(lambda_client, function, batch["streamArn"])
             records = [lambda_record(r, batch["streamArn"]) for r in raw]
             if patterns:
-                from ddbstream.emulator.filters import record_matches
+                from ddbstream.patterns import record_matches
 
                 records = [r for r in records if record_matches(patterns, r)]
             if dry_run:
-                yield ReplayOutcome(message.message_id, len(records), True,
-                                    detail=f"would invoke {function} with {len(records)} record(s)")
+                yield ReplayOutcome(
+                    message.message_id,
+                    len(records),
+                    True,
+                    detail=f"would invoke {function} with {len(records)} record(s)",
+                )
                 continue
             if not records:
                 queue.delete(message)
-                yield ReplayOutcome(message.message_id, 0, True, True,
-                                    "every record is filtered out by the mapping: deleted")
+                yield ReplayOutcome(
+                    message.message_id, 0, True, True, "every record is filtered out by the mapping: deleted"
+                )
                 continue
             queue.extend(message, lease)
             ok, detail, failed = invoke_consumer(lambda_client, function, records)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ddbstream.errors import InvalidInput
 
@@ -40,13 +40,13 @@ def parse_time(text: str, option: str = "--since", now: float | None = None) -> 
             "such as 2024-05-01T12:00:00Z"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 
 def iso_ms(epoch_ms: int | float) -> str:
     """Epoch milliseconds -> '2024-05-01T12:00:00.123Z'."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch_ms) % 1000:03d}Z"
 
 

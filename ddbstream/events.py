@@ -11,8 +11,9 @@ import base64
 import itertools
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ddbstream.errors import InvalidInput
 from ddbstream.items import item_size, to_ddb

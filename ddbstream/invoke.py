@@ -6,10 +6,11 @@ import base64
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ddbstream.errors import AwsError, DdbstreamError, ExitCode, InvalidInput, NoStack, NotFound
 
@@ -57,8 +58,10 @@ class InvokeResult:
     @property
     def log_truncated(self) -> bool:
         lines = self.log_lines
-        return len(self.log.encode()) >= TAIL_LIMIT - 64 and bool(lines) and not lines[0].startswith(
-            ("START ", "INIT_START")
+        return (
+            len(self.log.encode()) >= TAIL_LIMIT - 64
+            and bool(lines)
+            and not lines[0].startswith(("START ", "INIT_START"))
         )
 
     def batch_item_failures(self) -> list[str]:

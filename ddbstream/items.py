@@ -46,13 +46,9 @@ def _reject_constant(name: str) -> Any:
 def loads_exact(text: str, source: str = "input") -> Any:
     """json.loads with Decimal numbers and a one-line error naming the position."""
     try:
-        return json.loads(
-            text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant
-        )
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"invalid JSON in {source}: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+        raise InvalidInput(f"invalid JSON in {source}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
 # ---------------------------------------------------------------- conversion
@@ -129,7 +125,7 @@ def from_attribute(value: Any) -> Any:
     """One DynamoDB attribute value -> plain Python."""
     if not isinstance(value, dict) or len(value) != 1:
         raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} is not a single-type attribute value")
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     try:
         if kind == "S" and isinstance(inner, str):
             return inner
@@ -160,8 +156,9 @@ def _distinct(value: dict[str, list], members: set) -> set:
     """The set's members, or InvalidInput when the list repeats one (DynamoDB refuses it)."""
     (listed,) = value.values()
     if len(members) != len(listed):
-        raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} holds the same value twice, "
-                           "which DynamoDB refuses in a set")
+        raise InvalidInput(
+            f"invalid DynamoDB JSON: {_short(value)} holds the same value twice, which DynamoDB refuses in a set"
+        )
     return members
 
 
@@ -223,7 +220,7 @@ def item_size(ddb_item: dict[str, Any]) -> int:
 
 
 def _value_size(value: dict[str, Any]) -> int:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(inner.encode())
     if kind == "N":
@@ -288,7 +285,7 @@ def check_key(ddb_item: dict[str, Any], key_schema: list[tuple[str, str]], what:
     for name, kind in key_schema:
         if name not in ddb_item:
             raise InvalidInput(f"{what} is missing key attribute {name!r} (type {kind})")
-        (actual, value), = ddb_item[name].items()
+        ((actual, value),) = ddb_item[name].items()
         if actual != kind:
             raise InvalidInput(f"key attribute {name!r} must be of type {kind}, got {actual}")
         if kind in ("S", "B") and len(value) == 0:
@@ -309,7 +306,9 @@ def parse_key(
         key = parse_item(key_json, ddb_json=ddb_json)
         extra = set(key) - {name for name, _ in key_schema}
         if extra:
-            raise InvalidInput(f"--key has attributes that are not part of the key ({names}): {', '.join(sorted(extra))}")
+            raise InvalidInput(
+                f"--key has attributes that are not part of the key ({names}): {', '.join(sorted(extra))}"
+            )
     else:
         positional = positional or []
         if len(positional) != len(key_schema):

@@ -32,8 +32,9 @@ import time
 import uuid
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ddbstream.errors import AwsError, InvalidInput, NotFound
 
@@ -78,8 +79,9 @@ def _key_value(kind: str, run: str, number: int, part: str) -> dict[str, Any]:
     return {"B": text.encode()} if kind == "B" else {"S": text}
 
 
-def make_plan(count: int, keys: int, key_schema: list[tuple[str, str]], run: str, workers: int = 1,
-              seed: int = 0) -> list[Write]:
+def make_plan(
+    count: int, keys: int, key_schema: list[tuple[str, str]], run: str, workers: int = 1, seed: int = 0
+) -> list[Write]:
     """``count`` writes over ``keys`` keys: a put creates a key, then puts, updates and deletes mix.
 
     Every write changes its item (a new load_n), so each one makes exactly one stream record.
@@ -95,8 +97,10 @@ def make_plan(count: int, keys: int, key_schema: list[tuple[str, str]], run: str
     versions = [0] * keys
     typed = []
     for number in range(keys):
-        key = {name: _key_value(kind, run, number, "hash" if i == 0 else "range")
-               for i, (name, kind) in enumerate(key_schema)}
+        key = {
+            name: _key_value(kind, run, number, "hash" if i == 0 else "range")
+            for i, (name, kind) in enumerate(key_schema)
+        }
         typed.append(key)
     plan = []
     for index in range(count):
@@ -134,8 +138,12 @@ class WriteResults:
 
 
 def _write_item(write: Write, run: str) -> dict[str, Any]:
-    return {**write.key, RUN_ATTRIBUTE: {"S": run}, INDEX_ATTRIBUTE: {"N": str(write.index)},
-            VERSION_ATTRIBUTE: {"N": str(write.version)}}
+    return {
+        **write.key,
+        RUN_ATTRIBUTE: {"S": run},
+        INDEX_ATTRIBUTE: {"N": str(write.index)},
+        VERSION_ATTRIBUTE: {"N": str(write.version)},
+    }
 
 
 def perform(write: Write, client: Any, table: str, run: str) -> None:
@@ -144,18 +152,30 @@ def perform(write: Write, client: Any, table: str, run: str) -> None:
         client.put_item(TableName=table, Item=_write_item(write, run))
     elif write.op == "update":
         client.update_item(
-            TableName=table, Key=write.key,
+            TableName=table,
+            Key=write.key,
             UpdateExpression="SET #run = :run, #n = :n, #v = :v",
             ExpressionAttributeNames={"#run": RUN_ATTRIBUTE, "#n": INDEX_ATTRIBUTE, "#v": VERSION_ATTRIBUTE},
-            ExpressionAttributeValues={":run": {"S": run}, ":n": {"N": str(write.index)},
-                                       ":v": {"N": str(write.version)}},
+            ExpressionAttributeValues={
+                ":run": {"S": run},
+                ":n": {"N": str(write.index)},
+                ":v": {"N": str(write.version)},
+            },
         )
     else:
         client.delete_item(TableName=table, Key=write.key)
 
 
-def run_writes(plan: list[Write], client_factory: Callable[[], Any], table: str, run: str, rate: float,
-               workers: int, results: WriteResults | None = None, stop: threading.Event | None = None) -> WriteResults:
+def run_writes(
+    plan: list[Write],
+    client_factory: Callable[[], Any],
+    table: str,
+    run: str,
+    rate: float,
+    workers: int,
+    results: WriteResults | None = None,
+    stop: threading.Event | None = None,
+) -> WriteResults:
     """Perform the plan with ``workers`` threads at most ``rate`` writes/s in total (0: no limit)."""
     if rate < 0:
         raise InvalidInput("--rate must be 0 (no limit) or more")
@@ -187,8 +207,9 @@ def run_writes(plan: list[Write], client_factory: Callable[[], Any], table: str,
                 results.acked_ms[write.index] = time.time() * 1000
                 results.sent_ms[write.index] = sent
 
-    threads = [threading.Thread(target=work, args=(n,), name=f"ddbstream-load-{n}", daemon=True)
-               for n in range(workers)]
+    threads = [
+        threading.Thread(target=work, args=(n,), name=f"ddbstream-load-{n}", daemon=True) for n in range(workers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -216,8 +237,9 @@ def read_stream(streams: Any, stream_arn: str) -> list[dict]:
                 break
             args["ExclusiveStartShardId"] = last
         for shard in shards:
-            iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
-                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            iterator = streams.get_shard_iterator(
+                StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
             empty = 0
             while iterator and empty < EMPTY_READS:
                 page = streams.get_records(ShardIterator=iterator, Limit=1000)
@@ -251,13 +273,21 @@ def stream_records(raw: Iterable[dict], stream_arn: str) -> list[StreamRecord]:
     for record in raw:
         event = lambda_record(record, stream_arn)
         ddb = event.get("dynamodb", {})
-        out.append(StreamRecord(ddb["SequenceNumber"], event.get("eventID", ""), event.get("eventName", ""),
-                                key_id(ddb.get("Keys", {})), lambda_event=event))
+        out.append(
+            StreamRecord(
+                ddb["SequenceNumber"],
+                event.get("eventID", ""),
+                event.get("eventName", ""),
+                key_id(ddb.get("Keys", {})),
+                lambda_event=event,
+            )
+        )
     return out
 
 
-def match_records(plan: list[Write], results: WriteResults, raw: Iterable[dict],
-                  stream_arn: str) -> tuple[list[StreamRecord], list[str]]:
+def match_records(
+    plan: list[Write], results: WriteResults, raw: Iterable[dict], stream_arn: str
+) -> tuple[list[StreamRecord], list[str]]:
     """The stream records this plan caused, each tied to its write; and the mismatches found."""
     writes_of: dict[str, list[Write]] = defaultdict(list)
     uncertain: set[str] = set()
@@ -463,10 +493,15 @@ class Accounting:
         return percentile(self.latencies_ms, p)
 
 
-def account(records: list[StreamRecord], log: HandlerLog, dlq: DlqView | None,
-            sent_ms: dict[int, float], filters: list | None = None) -> Accounting:
+def account(
+    records: list[StreamRecord],
+    log: HandlerLog,
+    dlq: DlqView | None,
+    sent_ms: dict[int, float],
+    filters: list | None = None,
+) -> Accounting:
     """Where each record ended up (see the module docstring)."""
-    from ddbstream.emulator.filters import record_matches
+    from ddbstream.patterns import record_matches
 
     result = Accounting(records=len(records))
     by_event = {r.event_id: r for r in records}
@@ -539,7 +574,8 @@ def account(records: list[StreamRecord], log: HandlerLog, dlq: DlqView | None,
         previous = last_by_key.get(record.key_id)
         if previous is not None and order < previous[0]:
             result.order_violations.append(
-                f"{record.sequence_number} processed before {previous[1]} (key {record.key_id})")
+                f"{record.sequence_number} processed before {previous[1]} (key {record.key_id})"
+            )
         last_by_key[record.key_id] = (order, record.sequence_number)
     return result
 
@@ -612,7 +648,7 @@ class Pipeline:
     local: bool = True
 
     @classmethod
-    def from_state(cls, state: Any) -> "Pipeline":
+    def from_state(cls, state: Any) -> Pipeline:
         from ddbstream.clients import client_for
         from ddbstream.errors import NoStack
 
@@ -621,9 +657,16 @@ class Pipeline:
             raise NoStack("no table has been provisioned: run 'ddbstream up'")
         function = resources.get("function_name")
         group = resources.get("log_group") or (f"/aws/lambda/{function}" if function else None)
-        return cls(lambda service: client_for(state, service), resources["table_name"],
-                   [tuple(pair) for pair in resources["key_schema"]], resources.get("stream_arn"), group,
-                   resources.get("queue_url"), function, state.is_local)
+        return cls(
+            lambda service: client_for(state, service),
+            resources["table_name"],
+            [tuple(pair) for pair in resources["key_schema"]],
+            resources.get("stream_arn"),
+            group,
+            resources.get("queue_url"),
+            function,
+            state.is_local,
+        )
 
 
 @dataclass
@@ -636,9 +679,18 @@ class Progress:
     phase: str = "writing"
 
 
-def run_load(pipeline: Pipeline, count: int, rate: float = 0, workers: int = 4, keys: int | None = None,
-             wait: float = 120.0, seed: int = 0, on_progress: Callable[[Progress], None] = lambda _: None,
-             poll_interval: float = 0.5, run: str | None = None) -> LoadReport:
+def run_load(
+    pipeline: Pipeline,
+    count: int,
+    rate: float = 0,
+    workers: int = 4,
+    keys: int | None = None,
+    wait: float = 120.0,
+    seed: int = 0,
+    on_progress: Callable[[Progress], None] = lambda _: None,
+    poll_interval: float = 0.5,
+    run: str | None = None,
+) -> LoadReport:
     """Write the plan, then wait (at most ``wait`` s) until every record it caused is accounted for."""
     if wait < 0:
         raise InvalidInput("--wait must be 0 or more seconds")
@@ -651,8 +703,11 @@ def run_load(pipeline: Pipeline, count: int, rate: float = 0, workers: int = 4, 
     progress = Progress(total=count)
     results = WriteResults()
     writer = threading.Thread(
-        target=run_writes, args=(plan, lambda: pipeline.client("dynamodb"), pipeline.table, run, rate, workers, results),
-        name="ddbstream-load", daemon=True)
+        target=run_writes,
+        args=(plan, lambda: pipeline.client("dynamodb"), pipeline.table, run, rate, workers, results),
+        name="ddbstream-load",
+        daemon=True,
+    )
     writer.start()
     while writer.is_alive():
         progress.written = results.done
@@ -664,14 +719,18 @@ def run_load(pipeline: Pipeline, count: int, rate: float = 0, workers: int = 4, 
 
     log = HandlerLog(pipeline.client("logs"), pipeline.log_group, start_ms) if pipeline.log_group else None
     streams = pipeline.client("dynamodbstreams")
-    dlq = (DlqView(pipeline.client("sqs"), streams, pipeline.queue_url, pipeline.local)
-           if pipeline.queue_url and pipeline.stream_arn else None)
+    dlq = (
+        DlqView(pipeline.client("sqs"), streams, pipeline.queue_url, pipeline.local)
+        if pipeline.queue_url and pipeline.stream_arn
+        else None
+    )
     filters = _filters(pipeline)
     records: list[StreamRecord] = []
     mismatches: list[str] = []
     if pipeline.stream_arn:
-        records, mismatches = match_records(plan, results, read_stream(streams, pipeline.stream_arn),
-                                            pipeline.stream_arn)
+        records, mismatches = match_records(
+            plan, results, read_stream(streams, pipeline.stream_arn), pipeline.stream_arn
+        )
     deadline = time.monotonic() + wait
     waited_from = time.monotonic()
     accounting = Accounting(records=len(records))
@@ -690,9 +749,21 @@ def run_load(pipeline: Pipeline, count: int, rate: float = 0, workers: int = 4, 
         if done or time.monotonic() >= deadline:
             break
         time.sleep(poll_interval)
-    return LoadReport(run, count, keys, workers, rate, results, accounting, mismatches,
-                      dlq.messages if dlq else 0, dict(dlq.unreadable) if dlq else {},
-                      time.monotonic() - waited_from, done, records)
+    return LoadReport(
+        run,
+        count,
+        keys,
+        workers,
+        rate,
+        results,
+        accounting,
+        mismatches,
+        dlq.messages if dlq else 0,
+        dict(dlq.unreadable) if dlq else {},
+        time.monotonic() - waited_from,
+        done,
+        records,
+    )
 
 
 def _filters(pipeline: Pipeline) -> list:

@@ -14,8 +14,9 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ddbstream.errors import AwsError, DdbstreamError, InvalidInput, NotFound
 
@@ -25,8 +26,13 @@ MAX_BACKOFF_SECONDS = 30.0
 LOCAL_LOOKBACK_MS = 2_000
 AWS_LOOKBACK_MS = 10_000  # CloudWatch may ingest an event some seconds after its timestamp
 LIVE_TAIL_SESSION_SECONDS = 3 * 3600 - 10 * 60  # reconnect well before AWS ends a session at 3 h
-THROTTLING_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "LimitExceededException",
-                    "RequestLimitExceeded"}
+THROTTLING_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "RequestLimitExceeded",
+}
 
 
 @dataclass(frozen=True)
@@ -104,12 +110,19 @@ class LogSource:
                 if code in THROTTLING_CODES:
                     raise Throttled(code) from None
                 if code == "InvalidParameterException" and self.filter_pattern:
-                    raise InvalidInput(f"invalid --filter-pattern {self.filter_pattern!r}: "
-                                       f"{exc.response['Error'].get('Message', code)}") from None
+                    raise InvalidInput(
+                        f"invalid --filter-pattern {self.filter_pattern!r}: "
+                        f"{exc.response['Error'].get('Message', code)}"
+                    ) from None
                 raise AwsError(f"FilterLogEvents on {self.group} failed: {exc}") from None
             events = [
-                LogEvent(e["timestamp"], e.get("message", ""), e.get("logStreamName", ""), e.get("eventId"),
-                         e.get("ingestionTime"))
+                LogEvent(
+                    e["timestamp"],
+                    e.get("message", ""),
+                    e.get("logStreamName", ""),
+                    e.get("eventId"),
+                    e.get("ingestionTime"),
+                )
                 for e in page.get("events", [])
             ]
             events.sort(key=lambda e: e.timestamp)
@@ -284,12 +297,18 @@ class Tail:
                             failures = 0
                             if update.get("sessionMetadata", {}).get("sampled") and not warned_sampled:
                                 warned_sampled = True
-                                yield Notice("AWS is sampling this live tail (over 500 events/s): "
-                                             "some events are not shown")
+                                yield Notice(
+                                    "AWS is sampling this live tail (over 500 events/s): some events are not shown"
+                                )
                             results = sorted(update.get("sessionResults") or [], key=lambda r: r.get("timestamp", 0))
                             for result in results:
-                                event = LogEvent(result["timestamp"], result.get("message", ""),
-                                                 result.get("logStreamName", ""), None, result.get("ingestionTime"))
+                                event = LogEvent(
+                                    result["timestamp"],
+                                    result.get("message", ""),
+                                    result.get("logStreamName", ""),
+                                    None,
+                                    result.get("ingestionTime"),
+                                )
                                 if self.seen.admit(event, read):
                                     yield event
                             if self.seen.newest is not None:
@@ -321,7 +340,7 @@ class Tail:
                     raise AwsError(f"live tail keeps failing: {exc}") from None
                 yield Notice(f"live tail interrupted ({type(exc).__name__}): reconnecting")
             # A session that ended by itself (or renewal): reconnect after a short pause.
-            self.sleep(min(2 ** failures, MAX_BACKOFF_SECONDS) if failures else 0.5)
+            self.sleep(min(2**failures, MAX_BACKOFF_SECONDS) if failures else 0.5)
 
 
 # ---------------------------------------------------------------- parsing Lambda's lines
@@ -398,13 +417,12 @@ class LineParser:
         if match := _REPORT.match(message):
             fields = {k.strip(): v.strip() for k, v in _REPORT_FIELD.findall(match.group(2))}
             status = fields.get("Status", "").lower()
-            return Line(event, "report", message, match.group(1), report=fields,
-                        failed=status not in ("", "success"))
+            return Line(event, "report", message, match.group(1), report=fields, failed=status not in ("", "success"))
         if _INIT.match(message):
             return Line(event, "platform", message, self.running.get(event.stream))
         if match := _TIMEOUT.match(message):
             request_id = (match.group(2) or "").strip() or self.running.get(event.stream)
-            return Line(event, "log", message[message.index("Task timed out"):], request_id, "ERROR", failed=True)
+            return Line(event, "log", message[message.index("Task timed out") :], request_id, "ERROR", failed=True)
         request_id, level, text = self.running.get(event.stream), None, message
         if match := _TAB_PREFIX.match(message):
             request_id, level, text = match.group(2), match.group(3), match.group(4)

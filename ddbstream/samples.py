@@ -6,9 +6,10 @@ a stack is up, else from the spec, so samples work before anything is provisione
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from ddbstream.errors import InvalidInput
 from ddbstream.events import EVENT_NAMES, VIEW_TYPES, make_event, make_stream_record, stream_arn

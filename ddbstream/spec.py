@@ -87,9 +87,7 @@ def find_infra_dir(start: Path | None = None) -> Path:
     for directory in (here, *here.parents):
         if (directory / "infra" / "variables.tf").is_file():
             return directory / "infra"
-    raise SpecError(
-        f"no infra/variables.tf in {here} or its parents: run ddbstream from a ddbstream project"
-    )
+    raise SpecError(f"no infra/variables.tf in {here} or its parents: run ddbstream from a ddbstream project")
 
 
 def load_spec(
@@ -165,9 +163,7 @@ def _hcl_parse(path: Path, text: str) -> dict:
     import hcl2
     from hcl2.utils import SerializationOptions
 
-    options = SerializationOptions(
-        with_comments=False, explicit_blocks=False, strip_string_quotes=True
-    )
+    options = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
     try:
         return hcl2.loads(text, serialization_options=options)
     except Exception as exc:  # lark raises several exception types for syntax errors
@@ -350,9 +346,7 @@ def evaluate_condition(condition: str, values: dict[str, Any]) -> bool:
     comparisons, ``&&``, ``||``, ``!``, ``? :`` is not. Anything else is a bug in
     infra/variables.tf and raises SpecError naming the condition.
     """
-    python = (
-        condition.replace("&&", " and ").replace("||", " or ").replace("!=", "<>")
-    )
+    python = condition.replace("&&", " and ").replace("||", " or ").replace("!=", "<>")
     python = re.sub(r"!(?!=)", " not ", python).replace("<>", "!=")
     python = re.sub(r"\bnull\b", "None", python)
     python = re.sub(r"\btrue\b", "True", python)
@@ -362,13 +356,9 @@ def evaluate_condition(condition: str, values: dict[str, Any]) -> bool:
     except SyntaxError:
         raise SpecError(f"unsupported validation condition: {condition}") from None
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and not (
-            isinstance(node.func, ast.Name) and node.func.id in _ALLOWED_CALLS
-        ):
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _ALLOWED_CALLS):
             raise SpecError(f"unsupported validation condition: {condition}")
-        if isinstance(node, ast.Attribute) and not (
-            isinstance(node.value, ast.Name) and node.value.id == "var"
-        ):
+        if isinstance(node, ast.Attribute) and not (isinstance(node.value, ast.Name) and node.value.id == "var"):
             raise SpecError(f"unsupported validation condition: {condition}")
         if isinstance(node, (ast.Lambda, ast.Subscript, ast.ListComp, ast.DictComp, ast.GeneratorExp)):
             raise SpecError(f"unsupported validation condition: {condition}")

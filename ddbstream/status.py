@@ -7,8 +7,9 @@ Each section that cannot be read carries an "error" instead of failing the whole
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ddbstream.state import State
 
@@ -26,7 +27,7 @@ def _error_text(exc: Exception) -> str:
 
 def _iso(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return value
 
 
@@ -49,9 +50,18 @@ def table_status(dynamodb: Any, table_name: str) -> dict[str, Any]:
         "itemCount": table.get("ItemCount"),
         "sizeBytes": table.get("TableSizeBytes"),
         "keySchema": [
-            {"name": k["AttributeName"], "role": k["KeyType"],
-             "type": next((a["AttributeType"] for a in table.get("AttributeDefinitions", [])
-                           if a["AttributeName"] == k["AttributeName"]), None)}
+            {
+                "name": k["AttributeName"],
+                "role": k["KeyType"],
+                "type": next(
+                    (
+                        a["AttributeType"]
+                        for a in table.get("AttributeDefinitions", [])
+                        if a["AttributeName"] == k["AttributeName"]
+                    ),
+                    None,
+                ),
+            }
             for k in table.get("KeySchema", [])
         ],
         "billingMode": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
@@ -66,8 +76,7 @@ def table_status(dynamodb: Any, table_name: str) -> dict[str, Any]:
         out["ttl"] = {"error": _error_text(exc)}
     try:
         backups = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
-        out["pointInTimeRecovery"] = backups.get("PointInTimeRecoveryDescription", {}).get(
-            "PointInTimeRecoveryStatus")
+        out["pointInTimeRecovery"] = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
     except Exception as exc:
         out["pointInTimeRecovery"] = {"error": _error_text(exc)}
     return out
@@ -75,11 +84,14 @@ def table_status(dynamodb: Any, table_name: str) -> dict[str, Any]:
 
 def iterator_age_ms(cloudwatch: Any, function_name: str, now: datetime | None = None) -> float | None:
     """The newest IteratorAge (Maximum, ms) CloudWatch holds for the function in the last minutes."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     response = cloudwatch.get_metric_statistics(
-        Namespace="AWS/Lambda", MetricName="IteratorAge",
+        Namespace="AWS/Lambda",
+        MetricName="IteratorAge",
         Dimensions=[{"Name": "FunctionName", "Value": function_name}],
-        StartTime=now - ITERATOR_AGE_WINDOW, EndTime=now + timedelta(seconds=60), Period=60,
+        StartTime=now - ITERATOR_AGE_WINDOW,
+        EndTime=now + timedelta(seconds=60),
+        Period=60,
         Statistics=["Maximum"],
     )
     points = sorted(response.get("Datapoints", []), key=lambda p: p["Timestamp"])
@@ -163,12 +175,14 @@ def alarms_status(cloudwatch: Any, names: set[str]) -> list[dict[str, Any]]:
             dimensions = {d.get("Value") for d in alarm.get("Dimensions", [])}
             name = alarm.get("AlarmName", "")
             if dimensions & names or any(name.startswith(n) for n in names):
-                found.append({
-                    "name": name,
-                    "state": alarm.get("StateValue"),
-                    "reason": alarm.get("StateReason"),
-                    "metric": f"{alarm.get('Namespace')}/{alarm.get('MetricName')}",
-                })
+                found.append(
+                    {
+                        "name": name,
+                        "state": alarm.get("StateValue"),
+                        "reason": alarm.get("StateReason"),
+                        "metric": f"{alarm.get('Namespace')}/{alarm.get('MetricName')}",
+                    }
+                )
     return sorted(found, key=lambda a: a["name"])
 
 
@@ -204,6 +218,7 @@ def collect(state: State, client: ClientFactory) -> dict[str, Any]:
 
     mappings: Any = []
     if function_name or stream_arn:
+
         def read_mappings() -> list[dict[str, Any]]:
             lambda_client = client("lambda")
             kwargs = {"FunctionName": function_name} if function_name else {"EventSourceArn": stream_arn}

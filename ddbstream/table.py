@@ -20,7 +20,7 @@ class ItemStore:
 
     # -------------------------------------------------------------- operations
 
-    def put(self, item: dict, condition: "Condition | None" = None, returns: str = "none") -> dict | None:
+    def put(self, item: dict, condition: Condition | None = None, returns: str = "none") -> dict | None:
         """Write a whole item; returns the old item (returns='old') or the item written ('new')."""
         check_item(item, self.key_schema)
         args = {"TableName": self.table_name, "Item": item, **self._condition_args(condition)}
@@ -39,8 +39,15 @@ class ItemStore:
             raise NotFound(f"no item with key {self.describe_key(key)} in table {self.table_name}")
         return from_ddb(response["Item"])
 
-    def update(self, key: dict, expression: str, names: dict, values: dict,
-               condition: "Condition | None" = None, returns: str = "new") -> dict | None:
+    def update(
+        self,
+        key: dict,
+        expression: str,
+        names: dict,
+        values: dict,
+        condition: Condition | None = None,
+        returns: str = "new",
+    ) -> dict | None:
         args = {
             "TableName": self.table_name,
             "Key": key,
@@ -55,7 +62,7 @@ class ItemStore:
         response = self._call("update_item", key, **args)
         return from_ddb(response["Attributes"]) if response.get("Attributes") else None
 
-    def delete(self, key: dict, condition: "Condition | None" = None, returns: str = "none") -> dict | None:
+    def delete(self, key: dict, condition: Condition | None = None, returns: str = "none") -> dict | None:
         if returns == "new":
             raise InvalidInput("--return new makes no sense for delete: use old or none")
         args = {"TableName": self.table_name, "Key": key, **self._condition_args(condition)}
@@ -88,12 +95,12 @@ class ItemStore:
     def _key_of(self, item: dict) -> dict:
         return {name: item[name] for name, _ in self.key_schema if name in item}
 
-    def _condition_args(self, condition: "Condition | None") -> dict:
+    def _condition_args(self, condition: Condition | None) -> dict:
         args: dict[str, Any] = {}
         self._merge_condition(args, condition)
         return args
 
-    def _merge_condition(self, args: dict, condition: "Condition | None") -> None:
+    def _merge_condition(self, args: dict, condition: Condition | None) -> None:
         if condition is None:
             return
         expression, names, values = condition.render(self.key_schema[0][0])
@@ -132,8 +139,13 @@ class ItemStore:
 class Condition:
     """A write condition from --if-exists / --if-not-exists / --condition EXPR [--values JSON]."""
 
-    def __init__(self, if_exists: bool = False, if_not_exists: bool = False,
-                 expression: str | None = None, values: dict | None = None):
+    def __init__(
+        self,
+        if_exists: bool = False,
+        if_not_exists: bool = False,
+        expression: str | None = None,
+        values: dict | None = None,
+    ):
         if sum(bool(x) for x in (if_exists, if_not_exists, expression)) > 1:
             raise InvalidInput("use only one of --if-exists, --if-not-exists and --condition")
         if values and not expression:
@@ -144,8 +156,9 @@ class Condition:
         self.expression, self.values = expression, values or {}
 
     @classmethod
-    def from_options(cls, if_exists: bool, if_not_exists: bool, expression: str | None,
-                     values: dict | None) -> "Condition | None":
+    def from_options(
+        cls, if_exists: bool, if_not_exists: bool, expression: str | None, values: dict | None
+    ) -> Condition | None:
         if not (if_exists or if_not_exists or expression or values):
             return None
         return cls(if_exists, if_not_exists, expression, values)

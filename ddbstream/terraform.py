@@ -15,9 +15,10 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from ddbstream.errors import TerraformError
 
@@ -46,7 +47,7 @@ def first_error(lines: list[str]) -> str | None:
     for line in lines:
         text = line.strip().lstrip("│╷╵ ").strip()
         if text.startswith("Error: "):
-            return text[len("Error: "):].strip()
+            return text[len("Error: ") :].strip()
     return None
 
 
@@ -56,7 +57,7 @@ def plan_summary(lines: list[str]) -> str | None:
     for line in lines:
         text = line.strip()
         if text.startswith("Plan: "):
-            return text[len("Plan: "):].rstrip(".")
+            return text[len("Plan: ") :].rstrip(".")
         if text.startswith("Changes to Outputs"):
             summary = "only outputs change"
     return summary
@@ -122,7 +123,11 @@ class Terraform:
         command = self.command("output", "-json", "-no-color")
         self.log.write(f"$ {shlex.join(command)}\n")
         result = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
             env=self._environ(),
         )
         self.log.write(result.stdout + result.stderr + f"[exit {result.returncode}]\n")

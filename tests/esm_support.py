@@ -8,14 +8,15 @@ import threading
 import time
 import uuid
 import zipfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import boto3
+from support import wait_until  # noqa: F401  (re-exported for the stream/ESM tests)
 
 from ddbstream.emulator.runtime import InvokeResult
 from ddbstream.emulator.server import DaemonServer, build_emulator
 from ddbstream.emulator.streams import REGISTRY, Stream
-from support import wait_until  # noqa: F401  (re-exported for the stream/ESM tests)
 
 
 def handler_zip(source: str = "def handler(event, context):\n    return None\n", name: str = "h.py") -> bytes:
@@ -55,7 +56,9 @@ class FakeRuntime:
         finally:
             with self.cond:
                 self.active -= 1
-                self.calls.append({"function": function_name_or_arn, "event": event, "start": start, "end": time.time()})
+                self.calls.append(
+                    {"function": function_name_or_arn, "event": event, "start": start, "end": time.time()}
+                )
                 self.cond.notify_all()
         return result
 
@@ -71,8 +74,11 @@ class FakeRuntime:
         return [k for batch in self.batches(function) for k in batch]
 
     def wait_calls(self, count: int, timeout: float = 10.0, function: str | None = None) -> list[dict]:
-        return wait_until(lambda: len(self.events(function)) >= count and self.events(function), timeout,
-                          message=f"{count} invocation(s)")
+        return wait_until(
+            lambda: len(self.events(function)) >= count and self.events(function),
+            timeout,
+            message=f"{count} invocation(s)",
+        )
 
 
 class FunctionFails(Exception):
@@ -98,8 +104,11 @@ class InThreadDaemon:
             from botocore.config import Config
 
             self._clients[key] = boto3.session.Session().client(
-                service, endpoint_url=self.endpoint, region_name="us-east-1",
-                aws_access_key_id="testing", aws_secret_access_key="testing",
+                service,
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
                 config=Config(retries={"max_attempts": 1}, **config),
             )
         return self._clients[key]
@@ -116,7 +125,10 @@ class InThreadDaemon:
             schema.append({"AttributeName": "r", "KeyType": "RANGE"})
             attributes.append({"AttributeName": "r", "AttributeType": "S"})
         table = self.client("dynamodb").create_table(
-            TableName=name, KeySchema=schema, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST",
+            TableName=name,
+            KeySchema=schema,
+            AttributeDefinitions=attributes,
+            BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": view_type},
         )["TableDescription"]
         return name, table["LatestStreamArn"]
@@ -131,8 +143,12 @@ class InThreadDaemon:
         name = f"f-{uuid.uuid4().hex[:10]}"
         code = handler_zip(source) if source else handler_zip()
         self.client("lambda").create_function(
-            FunctionName=name, Runtime="python3.12", Role=self.role, Handler="h.handler",
-            Code={"ZipFile": code}, **extra,
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.role,
+            Handler="h.handler",
+            Code={"ZipFile": code},
+            **extra,
         )
         return name
 

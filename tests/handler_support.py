@@ -12,8 +12,15 @@ import pytest
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 HANDLER_ENV = (
-    "TABLE_NAME", "DLQ_URL", "TOPIC_ARN", "AUDIT_BUCKET", "AUDIT_PREFIX",
-    "NOTIFY_EVENT_NAMES", "EVENT_BUS_NAME", "FAIL_ATTRIBUTE", "AWS_ENDPOINT_URL",
+    "TABLE_NAME",
+    "DLQ_URL",
+    "TOPIC_ARN",
+    "AUDIT_BUCKET",
+    "AUDIT_PREFIX",
+    "NOTIFY_EVENT_NAMES",
+    "EVENT_BUS_NAME",
+    "FAIL_ATTRIBUTE",
+    "AWS_ENDPOINT_URL",
 )
 
 

@@ -37,8 +37,9 @@ def choose_faults(plan: list, percent: int, counts: dict[str, int]) -> dict[str,
     """Write indices (puts and updates of keys that do not fail anyway) for hangs, exits and segfaults,
     spread over the run."""
     env = {"FAULT_PERCENT": str(percent)}
-    eligible = [w.index for w in plan if w.op != "delete"
-                and faults.fault(_plain_key(w.key), "MODIFY", None, env) is None]
+    eligible = [
+        w.index for w in plan if w.op != "delete" and faults.fault(_plain_key(w.key), "MODIFY", None, env) is None
+    ]
     wanted = [kind for kind, count in counts.items() for _ in range(count)]
     step = max(1, len(eligible) // (len(wanted) + 1))
     chosen: dict[str, list[int]] = {kind: [] for kind in counts}
@@ -54,17 +55,26 @@ def fault_environment(percent: int, chosen: dict[str, list[int]]) -> dict[str, s
     return env
 
 
-def up_arguments(source: Path, env: dict[str, str], timeout: int = 2, retries: int = 2,
-                 batch_size: int = 100) -> list[str]:
+def up_arguments(
+    source: Path, env: dict[str, str], timeout: int = 2, retries: int = 2, batch_size: int = 100
+) -> list[str]:
     return [
-        "--var", f"lambda_source_dir={source}",
-        "--var", f"lambda_timeout={timeout}",
-        "--var", f"lambda_environment={json.dumps(env)}",
-        "--var", f"maximum_retry_attempts={retries}",
-        "--var", "bisect_batch_on_function_error=true",
-        "--var", 'function_response_types=["ReportBatchItemFailures"]',
-        "--var", "enable_dlq=true",
-        "--var", f"batch_size={batch_size}",
+        "--var",
+        f"lambda_source_dir={source}",
+        "--var",
+        f"lambda_timeout={timeout}",
+        "--var",
+        f"lambda_environment={json.dumps(env)}",
+        "--var",
+        f"maximum_retry_attempts={retries}",
+        "--var",
+        "bisect_batch_on_function_error=true",
+        "--var",
+        'function_response_types=["ReportBatchItemFailures"]',
+        "--var",
+        "enable_dlq=true",
+        "--var",
+        f"batch_size={batch_size}",
     ]
 
 
@@ -103,13 +113,18 @@ def check(report: Any, env: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
     if a.lost:
         problems.append(f"{a.lost} record(s) lost (neither processed nor in the DLQ): {a.pending[:5]}")
     if a.dlq_ids != set(expected):
-        problems.append(f"DLQ holds {len(a.dlq_ids)} record(s), {len(expected)} expected; "
-                        f"unexpected {sorted(a.dlq_ids - set(expected))[:5]}, missing {sorted(set(expected) - a.dlq_ids)[:5]}")
+        problems.append(
+            f"DLQ holds {len(a.dlq_ids)} record(s), {len(expected)} expected; "
+            f"unexpected {sorted(a.dlq_ids - set(expected))[:5]}, missing {sorted(set(expected) - a.dlq_ids)[:5]}"
+        )
     if a.processed_ids != everything - set(expected):
         problems.append(f"processed {len(a.processed_ids)} record(s), {len(everything - set(expected))} expected")
-    for label, values in (("processed and in the DLQ", a.both), ("in several DLQ batches", a.dlq_twice),
-                          ("delivered again after a clean invocation", a.unexplained),
-                          ("out of per-key order", a.order_violations)):
+    for label, values in (
+        ("processed and in the DLQ", a.both),
+        ("in several DLQ batches", a.dlq_twice),
+        ("delivered again after a clean invocation", a.unexplained),
+        ("out of per-key order", a.order_violations),
+    ):
         if values:
             problems.append(f"{len(values)} record(s) {label}: {values[:3]}")
     kinds: dict[str, int] = {}

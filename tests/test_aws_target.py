@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support import REPO, cli_env, make_project, run_cli
 
 from ddbstream.errors import ExitCode
@@ -103,15 +102,38 @@ def expected_commands(project: Path) -> dict[str, list[str]]:
     infra = project / "infra"
     store = project / ".ddbstream"
     return {
-        "init": [f"-chdir={infra}", "init", "-input=false", "-no-color",
-                 f"-backend-config=path={store / 'terraform.tfstate'}"],
-        "plan": [f"-chdir={infra}", "plan", "-input=false", "-no-color",
-                 f"-out={store / 'terraform.tfplan'}", f"-var-file={store / 'terraform.tfvars.json'}"],
-        "apply": [f"-chdir={infra}", "apply", "-input=false", "-no-color", "-auto-approve",
-                  str(store / "terraform.tfplan")],
+        "init": [
+            f"-chdir={infra}",
+            "init",
+            "-input=false",
+            "-no-color",
+            f"-backend-config=path={store / 'terraform.tfstate'}",
+        ],
+        "plan": [
+            f"-chdir={infra}",
+            "plan",
+            "-input=false",
+            "-no-color",
+            f"-out={store / 'terraform.tfplan'}",
+            f"-var-file={store / 'terraform.tfvars.json'}",
+        ],
+        "apply": [
+            f"-chdir={infra}",
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            str(store / "terraform.tfplan"),
+        ],
         "output": [f"-chdir={infra}", "output", "-json", "-no-color"],
-        "destroy": [f"-chdir={infra}", "destroy", "-input=false", "-no-color", "-auto-approve",
-                    f"-var-file={store / 'terraform.tfvars.json'}"],
+        "destroy": [
+            f"-chdir={infra}",
+            "destroy",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            f"-var-file={store / 'terraform.tfvars.json'}",
+        ],
     }
 
 
@@ -129,8 +151,7 @@ def assert_one_error(result, exit_code: ExitCode, text: str) -> str:
 
 
 def test_up_runs_init_plan_apply_and_saves_the_outputs(project, env, fake):
-    result = ddbstream(project, env, "up", "--target", "aws", "--yes", "--json",
-                       "--var", "enable_notifications=true")
+    result = ddbstream(project, env, "up", "--target", "aws", "--yes", "--json", "--var", "enable_notifications=true")
     assert result.returncode == 0, result.stderr
 
     commands = expected_commands(project)
@@ -231,7 +252,9 @@ def test_example_layouts_reach_terraform(project, env, fake):
     assert result.returncode == 0, result.stderr
     values = json.loads((project / ".ddbstream" / "terraform.tfvars.json").read_text())
     assert (values["table_name"], values["hash_key"], values["range_key"]) == ("UserActivities", "UserId", "ActivityId")
-    assert values["enable_dlq"] and values["enable_notifications"] and values["enable_audit"] and values["enable_alarms"]
+    assert (
+        values["enable_dlq"] and values["enable_notifications"] and values["enable_audit"] and values["enable_alarms"]
+    )
     resources = state_of(project)["resources"]
     assert resources["key_schema"] == [["UserId", "S"], ["ActivityId", "S"]]
     assert resources["bucket"] == "useractivities-audit-123456789012"
@@ -273,18 +296,28 @@ def test_later_commands_use_the_profile_up_deployed_with(project, env, fake, tmp
     credentials.write_text("[dev]\naws_access_key_id = devkey\naws_secret_access_key = devsecret\n")
     env = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     # DynamoDB on the same moto server as STS: `put` reaches it only with the profile's credentials.
-    env.update(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(credentials),
-               AWS_ENDPOINT_URL_DYNAMODB=sts_endpoint)
+    env.update(
+        AWS_CONFIG_FILE=str(config),
+        AWS_SHARED_CREDENTIALS_FILE=str(credentials),
+        AWS_ENDPOINT_URL_DYNAMODB=sts_endpoint,
+    )
     assert ddbstream(project, env, "up", "--target", "aws", "--yes", "--profile", "dev").returncode == 0
     assert state_of(project)["profile"] == "dev"
 
     import boto3
 
-    boto3.client("dynamodb", endpoint_url=sts_endpoint, region_name=state_of(project)["region"], aws_access_key_id="devkey",
-                 aws_secret_access_key="devsecret").create_table(
-        TableName="employees", BillingMode="PAY_PER_REQUEST",
+    boto3.client(
+        "dynamodb",
+        endpoint_url=sts_endpoint,
+        region_name=state_of(project)["region"],
+        aws_access_key_id="devkey",
+        aws_secret_access_key="devsecret",
+    ).create_table(
+        TableName="employees",
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "employeeid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "employeeid", "AttributeType": "S"}])
+        AttributeDefinitions=[{"AttributeName": "employeeid", "AttributeType": "S"}],
+    )
     put = ddbstream(project, env, "put", "--item", '{"employeeid": "E1"}')
     assert put.returncode == 0, put.stderr
     got = ddbstream(project, env, "get", "E1", "--json")
@@ -311,8 +344,11 @@ def test_credentials_of_another_account_are_refused(project, env, fake):
     fake.reset()
     for command in (("up", "--target", "aws", "--yes"), ("destroy", "--target", "aws", "--yes")):
         result = ddbstream(project, env, *command)
-        assert_one_error(result, ExitCode.CREDENTIALS,
-                         "this project's pipeline is in AWS account 210987654321 but the credentials are for 123456789012")
+        assert_one_error(
+            result,
+            ExitCode.CREDENTIALS,
+            "this project's pipeline is in AWS account 210987654321 but the credentials are for 123456789012",
+        )
     assert fake.calls() == []
 
 
@@ -373,7 +409,9 @@ def test_ddbstream_terraform_and_tofu_are_found(project, env, fake, tmp_path):
 
 def test_failed_init_names_the_cause_and_the_log_and_is_retried(project, env, fake):
     result = ddbstream(project, dict(env, FAKE_TF_FAIL="init"), "up", "--target", "aws", "--yes")
-    line = assert_one_error(result, ExitCode.TERRAFORM, "terraform init failed: Failed to query available provider packages")
+    line = assert_one_error(
+        result, ExitCode.TERRAFORM, "terraform init failed: Failed to query available provider packages"
+    )
     assert str(project / ".ddbstream" / "terraform.log") in line
     assert "Could not retrieve the list" in (project / ".ddbstream" / "terraform.log").read_text()
     assert state_of(project) is None
@@ -393,7 +431,8 @@ def test_failed_plan(project, env, fake):
 def test_half_done_apply_is_recorded_and_destroy_still_works(project, env, fake):
     result = ddbstream(project, dict(env, FAKE_TF_FAIL="apply-partial"), "up", "--target", "aws", "--yes")
     assert_one_error(
-        result, ExitCode.TERRAFORM,
+        result,
+        ExitCode.TERRAFORM,
         "terraform apply failed: creating Lambda Function (employees_stream_consumer): InvalidParameterValueException",
     )
     state = state_of(project)
@@ -485,10 +524,20 @@ def test_failed_destroy_keeps_the_state(project, env, fake):
 def test_the_stand_in_refuses_what_terraform_1x_refuses(project, fake, argv, message):
     """The stand-in keeps the target honest: these are the lines Terraform 1.x would refuse."""
     env = cli_env(TF_DATA_DIR=str(project / "tfdata"))
-    subprocess.run([str(fake.path), f"-chdir={project / 'infra'}", "init", "-input=false"],
-                   env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL)
-    result = subprocess.run([str(fake.path), f"-chdir={project / 'infra'}", *argv], env=env,
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        [str(fake.path), f"-chdir={project / 'infra'}", "init", "-input=false"],
+        env=env,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    result = subprocess.run(
+        [str(fake.path), f"-chdir={project / 'infra'}", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 1
     assert message in result.stdout
 
@@ -499,8 +548,17 @@ AFTER_UP = [("put", "--item", '{"employeeid": "E1"}'), ("get", "E1"), ("scan",),
 def write_aws_state(project: Path, **extra) -> None:
     store = project / ".ddbstream"
     store.mkdir(exist_ok=True)
-    state = {"target": "aws", "region": "us-east-1", "account": "123456789012", **extra, "resources": {
-        "table_name": "employees", "key_schema": [["employeeid", "S"]], "function_name": "employees-consumer"}}
+    state = {
+        "target": "aws",
+        "region": "us-east-1",
+        "account": "123456789012",
+        **extra,
+        "resources": {
+            "table_name": "employees",
+            "key_schema": [["employeeid", "S"]],
+            "function_name": "employees-consumer",
+        },
+    }
     (store / "state.json").write_text(json.dumps(state))
 
 

@@ -7,10 +7,10 @@ import json
 
 import boto3
 import pytest
+from support import make_project, run_cli, wait_until
 
 from ddbstream.errors import ExitCode
 from ddbstream.load import read_stream
-from support import make_project, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -33,8 +33,11 @@ CASES = [
     (["put", "--ddb-json", "--item", '{"employeeid": "E1"}'], E.INVALID_INPUT, "invalid DynamoDB JSON"),
     # moto takes these two (and then serves the item mangled); DynamoDB refuses them
     (["put", "--item", '{"employeeid": "E1", "": 1}'], E.INVALID_INPUT, "attribute names must not be empty"),
-    (["put", "--ddb-json", "--item", '{"employeeid": {"S": "E1"}, "s": {"SS": ["x", "x"]}}'], E.INVALID_INPUT,
-     "holds the same value twice"),
+    (
+        ["put", "--ddb-json", "--item", '{"employeeid": {"S": "E1"}, "s": {"SS": ["x", "x"]}}'],
+        E.INVALID_INPUT,
+        "holds the same value twice",
+    ),
     # items: keys
     (["put", "--item", '{"name": "x"}'], E.INVALID_INPUT, "item is missing key attribute 'employeeid' (type S)"),
     (["put", "--item", '{"employeeid": 101}'], E.INVALID_INPUT, "key attribute 'employeeid' must be of type S, got N"),
@@ -148,9 +151,16 @@ def bad_stack(tmp_path_factory):
     (project / "bad.tfvars.json").write_text('{"batch_size": "many"}')
     assert run_cli("put", "--item", SEED, cwd=project).returncode == 0
     assert run_cli("put", "--item", '{"employeeid": "POISON", "poison": true}', cwd=project).returncode == 0
-    clients = {name: boto3.client(name, endpoint_url=info["endpoint"], region_name="us-east-1",
-                                  aws_access_key_id="testing", aws_secret_access_key="testing")
-               for name in ("dynamodb", "dynamodbstreams", "sqs")}
+    clients = {
+        name: boto3.client(
+            name,
+            endpoint_url=info["endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        for name in ("dynamodb", "dynamodbstreams", "sqs")
+    }
     yield project, info, clients
     run_cli("down", cwd=project)
 
@@ -160,7 +170,8 @@ def _snapshot(info, clients):
     items = clients["dynamodb"].scan(TableName=resources["table_name"])["Items"]
     attributes = clients["sqs"].get_queue_attributes(
         QueueUrl=resources["queue_url"],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
     messages = int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
     records = len(read_stream(clients["dynamodbstreams"], resources["stream_arn"]))
     return {"items": sorted(json.dumps(i, sort_keys=True) for i in items), "messages": messages, "records": records}
@@ -169,13 +180,26 @@ def _snapshot(info, clients):
 def test_there_are_enough_cases():
     assert len(CASES) >= 50
     commands = {args[0] for args, _, _ in CASES}
-    assert {"put", "get", "update", "delete", "scan", "up", "tail", "dlq", "status", "event", "invoke", "load"} <= commands
+    assert {
+        "put",
+        "get",
+        "update",
+        "delete",
+        "scan",
+        "up",
+        "tail",
+        "dlq",
+        "status",
+        "event",
+        "invoke",
+        "load",
+    } <= commands
 
 
 def _problems(result, code, fragment) -> list[str]:
     stderr = result.stderr
     if stderr.startswith(PROMPT) and "error: " in stderr:
-        stderr = stderr[stderr.index("error: "):]  # the prompt has no newline: the answer was piped
+        stderr = stderr[stderr.index("error: ") :]  # the prompt has no newline: the answer was piped
     lines = stderr.strip().splitlines()
     problems = []
     if result.returncode != int(code):
@@ -206,7 +230,7 @@ def test_bad_input_is_refused_and_changes_nothing(bad_stack):
     failures = []
     with ThreadPoolExecutor(GROUP) as pool:
         for start in range(0, len(CASES), GROUP):
-            group = CASES[start:start + GROUP]
+            group = CASES[start : start + GROUP]
             for (args, _, _), problems in pool.map(run, group):
                 if problems:
                     failures.append(f"{args}: " + "; ".join(problems))

@@ -30,7 +30,11 @@ def test_put_loads_no_heavy_module(stack):
     project, _ = stack
     result = subprocess.run(
         [sys.executable, "-c", RUN_AND_REPORT, ",".join(sorted(HEAVY)), "put", "--item", '{"employeeid": "I1"}'],
-        cwd=project, env=cli_env(), capture_output=True, text=True, timeout=60,
+        cwd=project,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     loaded = result.stderr.rsplit("LOADED:", 1)[1].strip()

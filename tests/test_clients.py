@@ -36,13 +36,25 @@ def test_a_client_builds_and_an_unknown_service_is_still_refused(fresh_sessions)
 def test_models_on_aws_data_path_are_found(fresh_sessions, tmp_path, monkeypatch):
     model_dir = tmp_path / "mymodels" / "acme" / "2020-01-01"
     model_dir.mkdir(parents=True)
-    (model_dir / "service-2.json").write_text(json.dumps({
-        "version": "2.0",
-        "metadata": {"apiVersion": "2020-01-01", "endpointPrefix": "acme", "protocol": "json",
-                     "serviceId": "Acme", "signatureVersion": "v4", "jsonVersion": "1.0",
-                     "targetPrefix": "Acme", "uid": "acme-2020-01-01"},
-        "operations": {}, "shapes": {},
-    }))
+    (model_dir / "service-2.json").write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "metadata": {
+                    "apiVersion": "2020-01-01",
+                    "endpointPrefix": "acme",
+                    "protocol": "json",
+                    "serviceId": "Acme",
+                    "signatureVersion": "v4",
+                    "jsonVersion": "1.0",
+                    "targetPrefix": "Acme",
+                    "uid": "acme-2020-01-01",
+                },
+                "operations": {},
+                "shapes": {},
+            }
+        )
+    )
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "mymodels"))
     session = clients._session(None, True)
     assert "acme" in session.get_component("data_loader").list_available_services("service-2")

@@ -6,11 +6,11 @@ import json
 import re
 
 import pytest
+from support import run_cli
 
 from ddbstream.errors import ExitCode
 from ddbstream.state import read_state
 from ddbstream.targets.local import pid_running
-from support import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -25,14 +25,18 @@ def logged(stdout: str) -> list[dict]:
 
 def changes(stdout: str) -> list[tuple[str, dict, dict | None, dict | None]]:
     """(eventName, keys, old, new) of each change line, without the demo's per-run stamp."""
+
     def unstamped(image: dict | None) -> dict | None:
         if image is None:
             return None
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", image["demo_run"])
         return {k: v for k, v in image.items() if k != "demo_run"}
 
-    return [(d["eventName"], d["keys"], unstamped(d["old"]), unstamped(d["new"]))
-            for d in logged(stdout) if "level" not in d]
+    return [
+        (d["eventName"], d["keys"], unstamped(d["old"]), unstamped(d["new"]))
+        for d in logged(stdout)
+        if "level" not in d
+    ]
 
 
 def in_order(text: str, *parts: str) -> None:
@@ -66,8 +70,10 @@ def test_demo_from_nothing_with_down(project):
         out,
         "1. Start the pipeline",
         "starting with fail_attribute=poison: records with a true 'poison' attribute fail (the stack stops at the end)",
-        "starting the local daemon", "creating table employees",
-        "creating queue employees-dlq", "creating function employees_stream_consumer",
+        "starting the local daemon",
+        "creating table employees",
+        "creating queue employees-dlq",
+        "creating function employees_stream_consumer",
         "local stack up on http://127.0.0.1:",
         "2. Write items; the consumer logs each change",
         'put employeeid="E901"  name=Alice Martin, department=Engineering',
@@ -82,11 +88,16 @@ def test_demo_from_nothing_with_down(project):
         "its records, read back from the stream:",
         'INSERT {"employeeid": "E903"}',
         'new: {"employeeid": "E903", "name": "Mallory", "poison": true, "demo_run": ',
-        "4. Status", "table employees", "mapping ", "function employees_stream_consumer",
-        "dead-letter queue", "messages   1",
+        "4. Status",
+        "table employees",
+        "mapping ",
+        "function employees_stream_consumer",
+        "dead-letter queue",
+        "messages   1",
         "the mapping's failed last result and the message in the dead-letter queue are the demo's failing record",
         "local stack stopped (--down)",
-        "Try next", "ddbstream up ",
+        "Try next",
+        "ddbstream up ",
     )
     assert "ddbstream down" not in out.split("Try next")[1]
     assert "failure injection on for the demo" not in out
@@ -109,8 +120,12 @@ def test_demo_from_nothing_with_down(project):
     # What the first run left is saved: the next one starts from it (and says so).
     again = run_cli("demo", "--down", cwd=project, timeout=90)
     assert again.returncode == 0, again.stderr + again.stdout
-    in_order(again.stdout, "restored the stack saved by 'down' (1 table(s), 1 mapping(s))", "dead-letter message",
-             "messages   2")
+    in_order(
+        again.stdout,
+        "restored the stack saved by 'down' (1 table(s), 1 mapping(s))",
+        "dead-letter message",
+        "messages   2",
+    )
 
 
 @pytest.fixture
@@ -126,8 +141,12 @@ def test_demo_reuses_a_running_stack_and_leaves_it_as_it_was(running):
     assert "FAIL_ATTRIBUTE" not in function_environment(project)
     first = run_cli("demo", cwd=project, timeout=90)
     assert first.returncode == 0, first.stderr + first.stdout
-    in_order(first.stdout, f"reusing the local stack running on {info['endpoint']}",
-             "failure injection on for the demo: FAIL_ATTRIBUTE=poison", "Try next")
+    in_order(
+        first.stdout,
+        f"reusing the local stack running on {info['endpoint']}",
+        "failure injection on for the demo: FAIL_ATTRIBUTE=poison",
+        "Try next",
+    )
     message_id = re.search(rf"dead-letter message ({UUID})", first.stdout).group(1)
     in_order(first.stdout.split("Try next")[1], f"ddbstream dlq show {message_id} --records", "ddbstream down")
     # The stack keeps running, with the spec's environment back on the function.
@@ -140,8 +159,13 @@ def test_demo_reuses_a_running_stack_and_leaves_it_as_it_was(running):
     second = run_cli("demo", cwd=project, timeout=90)
     assert second.returncode == 0, second.stderr + second.stdout
     assert changes(second.stdout)[0] == ("MODIFY", {"employeeid": "E901"}, ALICE_AFTER, ALICE)
-    in_order(second.stdout, "dead-letter message", 'MODIFY {"employeeid": "E903"}',
-             'old: {"employeeid": "E903", "name": "Mallory", "poison": true, "demo_run": ', "messages   2")
+    in_order(
+        second.stdout,
+        "dead-letter message",
+        'MODIFY {"employeeid": "E903"}',
+        'old: {"employeeid": "E903", "name": "Mallory", "poison": true, "demo_run": ',
+        "messages   2",
+    )
     assert "FAIL_ATTRIBUTE" not in function_environment(project)
     # Each run shows its own record's message, not the one a run a moment before left.
     second_id = re.search(rf"dead-letter message ({UUID})", second.stdout).group(1)
@@ -159,11 +183,17 @@ def test_demo_keeps_the_pipelines_own_fail_attribute(project):
         result = run_cli("demo", cwd=project, timeout=90)
         assert result.returncode == 0, result.stderr + result.stdout
         assert "failure injection on" not in result.stdout
-        in_order(result.stdout, "reusing the local stack",
-                 "skipped: the stream's view type is KEYS_ONLY, so records carry no new image", "4. Status")
+        in_order(
+            result.stdout,
+            "reusing the local stack",
+            "skipped: the stream's view type is KEYS_ONLY, so records carry no new image",
+            "4. Status",
+        )
         assert [c[:2] for c in changes(result.stdout)] == [
-            ("INSERT", {"employeeid": "E901"}), ("INSERT", {"employeeid": "E902"}),
-            ("MODIFY", {"employeeid": "E901"}), ("REMOVE", {"employeeid": "E902"}),
+            ("INSERT", {"employeeid": "E901"}),
+            ("INSERT", {"employeeid": "E902"}),
+            ("MODIFY", {"employeeid": "E901"}),
+            ("REMOVE", {"employeeid": "E902"}),
         ]
         assert function_environment(project)["FAIL_ATTRIBUTE"] == "broken"
     finally:

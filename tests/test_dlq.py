@@ -8,6 +8,7 @@ import math
 import time
 
 import pytest
+from esm_support import InThreadDaemon, wait_until
 
 from ddbstream.dlq import (
     STREAM_RETENTION_SECONDS,
@@ -20,7 +21,6 @@ from ddbstream.dlq import (
     replay,
 )
 from ddbstream.errors import AwsError, NotFound
-from esm_support import InThreadDaemon, wait_until
 
 # Fails the records whose new image has "poison" until FIXED is set; logs every event it gets.
 HANDLER = """
@@ -44,15 +44,20 @@ class Pipeline:
         self.function = daemon.function(HANDLER)
         self.queue_url, queue_arn = daemon.queue()
         self.mapping = daemon.mapping(
-            self.function, self.stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=10,
-            MaximumRetryAttempts=0, FunctionResponseTypes=["ReportBatchItemFailures"],
+            self.function,
+            self.stream_arn,
+            StartingPosition="TRIM_HORIZON",
+            BatchSize=10,
+            MaximumRetryAttempts=0,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
             DestinationConfig={"OnFailure": {"Destination": queue_arn}},
         )
         self.queue = DeadLetterQueue(daemon.client("sqs"), self.queue_url, local=True)
 
     def fix(self) -> None:
         self.daemon.client("lambda").update_function_configuration(
-            FunctionName=self.function, Environment={"Variables": {"FIXED": "1"}})
+            FunctionName=self.function, Environment={"Variables": {"FIXED": "1"}}
+        )
 
     def events(self) -> list[dict]:
         """Every event the handler has logged, oldest first."""
@@ -114,7 +119,8 @@ def test_hydrate_reads_back_exactly_the_failed_records(pipeline):
     assert isinstance(event["dynamodb"]["ApproximateCreationDateTime"], (int, float))
     json.dumps(event)  # what Lambda would receive: plain JSON
     assert current_items(pipeline.daemon.client("dynamodb"), pipeline.stream_arn, records) == [
-        {"k": "bad-1", "name": "Bob", "poison": 1}]
+        {"k": "bad-1", "name": "Bob", "poison": 1}
+    ]
 
 
 def test_hydrate_a_range_spanning_several_records(pipeline, daemon):
@@ -122,21 +128,30 @@ def test_hydrate_a_range_spanning_several_records(pipeline, daemon):
     client = daemon.client("dynamodbstreams")
     message = pipeline.queue.peek()[0]
     shard = message.batch["shardId"]
-    iterator = client.get_shard_iterator(StreamArn=pipeline.stream_arn, ShardId=shard,
-                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = client.get_shard_iterator(
+        StreamArn=pipeline.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     numbers = [r["dynamodb"]["SequenceNumber"] for r in client.get_records(ShardIterator=iterator)["Records"]]
     assert len(numbers) == 2
     whole = hydrate(client, {**message.batch, "startSequenceNumber": numbers[0], "endSequenceNumber": numbers[1]})
     assert [r["dynamodb"]["SequenceNumber"] for r in whole] == numbers
-    only_first = hydrate(client, {**message.batch, "startSequenceNumber": numbers[0],
-                                  "endSequenceNumber": str(int(numbers[1]) - 1)})
+    only_first = hydrate(
+        client, {**message.batch, "startSequenceNumber": numbers[0], "endSequenceNumber": str(int(numbers[1]) - 1)}
+    )
     assert [r["dynamodb"]["SequenceNumber"] for r in only_first] == numbers[:1]
 
 
 def test_replay_keeps_the_message_while_the_handler_still_fails(pipeline):
     calls = len(pipeline.events())
-    outcomes = list(replay(pipeline.queue, pipeline.daemon.client("dynamodbstreams"), pipeline.daemon.client("lambda"),
-                           pipeline.function, None))
+    outcomes = list(
+        replay(
+            pipeline.queue,
+            pipeline.daemon.client("dynamodbstreams"),
+            pipeline.daemon.client("lambda"),
+            pipeline.function,
+            None,
+        )
+    )
     assert len(outcomes) == 1 and not outcomes[0].ok and not outcomes[0].deleted
     assert outcomes[0].detail == "1 of 1 record(s) failed again"
     assert len(outcomes[0].failed_sequence_numbers) == 1
@@ -147,8 +162,16 @@ def test_replay_keeps_the_message_while_the_handler_still_fails(pipeline):
 def test_replay_dry_run_invokes_nothing(pipeline):
     calls = len(pipeline.events())
     message_id = pipeline.queue.peek()[0].message_id
-    outcomes = list(replay(pipeline.queue, pipeline.daemon.client("dynamodbstreams"), pipeline.daemon.client("lambda"),
-                           pipeline.function, {message_id}, dry_run=True))
+    outcomes = list(
+        replay(
+            pipeline.queue,
+            pipeline.daemon.client("dynamodbstreams"),
+            pipeline.daemon.client("lambda"),
+            pipeline.function,
+            {message_id},
+            dry_run=True,
+        )
+    )
     assert [(o.ok, o.records, o.deleted) for o in outcomes] == [(True, 1, False)]
     assert outcomes[0].detail == f"would invoke {pipeline.function} with 1 record(s)"
     assert len(pipeline.events()) == calls and pipeline.queue.depth() == (1, 0)
@@ -158,20 +181,36 @@ def test_unknown_message_is_not_found(pipeline):
     with pytest.raises(NotFound, match="no message nope in the dead-letter queue"):
         pipeline.queue.find("nope")
     with pytest.raises(NotFound, match="no message nope in the dead-letter queue"):
-        list(replay(pipeline.queue, pipeline.daemon.client("dynamodbstreams"), pipeline.daemon.client("lambda"),
-                    pipeline.function, {"nope"}))
+        list(
+            replay(
+                pipeline.queue,
+                pipeline.daemon.client("dynamodbstreams"),
+                pipeline.daemon.client("lambda"),
+                pipeline.function,
+                {"nope"},
+            )
+        )
     assert pipeline.queue.depth() == (1, 0)
 
 
 def test_replay_after_the_fix_delivers_the_original_records_and_deletes(pipeline):
     message = pipeline.queue.peek()[0]
-    expected = [lambda_record(r, pipeline.stream_arn)
-                for r in hydrate(pipeline.daemon.client("dynamodbstreams"), message.batch)]
+    expected = [
+        lambda_record(r, pipeline.stream_arn) for r in hydrate(pipeline.daemon.client("dynamodbstreams"), message.batch)
+    ]
     pipeline.fix()
-    outcomes = list(replay(pipeline.queue, pipeline.daemon.client("dynamodbstreams"), pipeline.daemon.client("lambda"),
-                           pipeline.function, {message.message_id}))
+    outcomes = list(
+        replay(
+            pipeline.queue,
+            pipeline.daemon.client("dynamodbstreams"),
+            pipeline.daemon.client("lambda"),
+            pipeline.function,
+            {message.message_id},
+        )
+    )
     assert [(o.message_id, o.ok, o.deleted, o.detail) for o in outcomes] == [
-        (message.message_id, True, True, "1 record(s) processed")]
+        (message.message_id, True, True, "1 record(s) processed")
+    ]
     wait_until(lambda: pipeline.events()[-1] == {"Records": expected}, 10, message="the replayed event in the log")
     assert pipeline.queue.depth() == (0, 0)
     assert pipeline.queue.peek() == []
@@ -189,7 +228,9 @@ def test_peek_reaches_past_ten_messages_and_releases_them(daemon):
     assert queue.depth() == (24, 0)
     odd = next(m for m in messages if m.body == "not json at all")
     assert odd.summary()["recognised"] is False and odd.batch is None
-    outcomes = list(replay(queue, daemon.client("dynamodbstreams"), daemon.client("lambda"), "unused", {odd.message_id}))
+    outcomes = list(
+        replay(queue, daemon.client("dynamodbstreams"), daemon.client("lambda"), "unused", {odd.message_id})
+    )
     assert [(o.ok, o.detail) for o in outcomes] == [(False, "not a stream on-failure message: kept")]
     assert queue.purge() == 24
     assert queue.depth() == (0, 0)
@@ -205,8 +246,9 @@ def test_records_trimmed_from_the_stream_are_reported(daemon, monkeypatch):
     monkeypatch.setenv("DDBSTREAM_STREAM_RETENTION_SECONDS", "0.001")
     with pytest.raises(RecordsGone, match=r"are no longer in the stream: DynamoDB keeps stream records for 24 hours"):
         hydrate(daemon.client("dynamodbstreams"), message.batch)
-    outcomes = list(replay(pipeline.queue, daemon.client("dynamodbstreams"), daemon.client("lambda"),
-                           pipeline.function, None))
+    outcomes = list(
+        replay(pipeline.queue, daemon.client("dynamodbstreams"), daemon.client("lambda"), pipeline.function, None)
+    )
     assert not outcomes[0].ok and outcomes[0].detail.endswith("24 hours: kept")
     assert pipeline.queue.depth() == (1, 0)
 

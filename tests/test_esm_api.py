@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-
 from esm_support import FakeRuntime, InThreadDaemon, wait_until
 
 
@@ -51,9 +50,15 @@ def test_create_answers_with_aws_shape_and_defaults(daemon, pipeline):
     assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
     assert created["EventSourceMappingArn"].endswith(f":event-source-mapping:{created['UUID']}")
     expected = {
-        "StartingPosition": "LATEST", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 0,
-        "ParallelizationFactor": 1, "MaximumRecordAgeInSeconds": -1, "BisectBatchOnFunctionError": False,
-        "MaximumRetryAttempts": -1, "TumblingWindowInSeconds": 0, "FunctionResponseTypes": [],
+        "StartingPosition": "LATEST",
+        "BatchSize": 100,
+        "MaximumBatchingWindowInSeconds": 0,
+        "ParallelizationFactor": 1,
+        "MaximumRecordAgeInSeconds": -1,
+        "BisectBatchOnFunctionError": False,
+        "MaximumRetryAttempts": -1,
+        "TumblingWindowInSeconds": 0,
+        "FunctionResponseTypes": [],
         "DestinationConfig": {"OnFailure": {}},
     }
     assert {k: created[k] for k in expected} == expected
@@ -68,13 +73,27 @@ def test_create_echoes_every_setting(daemon, pipeline):
     _, queue_arn = daemon.queue()
     criteria = {"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}]}
     created = daemon.mapping(
-        function, arn, StartingPosition="TRIM_HORIZON", BatchSize=10, MaximumBatchingWindowInSeconds=5,
-        ParallelizationFactor=4, MaximumRecordAgeInSeconds=60, BisectBatchOnFunctionError=True,
-        MaximumRetryAttempts=2, TumblingWindowInSeconds=900, FunctionResponseTypes=["ReportBatchItemFailures"],
-        FilterCriteria=criteria, DestinationConfig={"OnFailure": {"Destination": queue_arn}}, Enabled=False,
+        function,
+        arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=10,
+        MaximumBatchingWindowInSeconds=5,
+        ParallelizationFactor=4,
+        MaximumRecordAgeInSeconds=60,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=2,
+        TumblingWindowInSeconds=900,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        FilterCriteria=criteria,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+        Enabled=False,
     )
     assert created["StartingPosition"] == "TRIM_HORIZON"
-    assert (created["BatchSize"], created["MaximumBatchingWindowInSeconds"], created["ParallelizationFactor"]) == (10, 5, 4)
+    assert (created["BatchSize"], created["MaximumBatchingWindowInSeconds"], created["ParallelizationFactor"]) == (
+        10,
+        5,
+        4,
+    )
     assert (created["MaximumRecordAgeInSeconds"], created["MaximumRetryAttempts"]) == (60, 2)
     assert created["BisectBatchOnFunctionError"] is True
     assert created["TumblingWindowInSeconds"] == 900
@@ -87,12 +106,23 @@ def test_create_echoes_every_setting(daemon, pipeline):
 @pytest.mark.parametrize(
     "settings",
     [
-        {"BatchSize": 0}, {"BatchSize": 10_001}, {"MaximumBatchingWindowInSeconds": 301},
-        {"MaximumBatchingWindowInSeconds": -1}, {"ParallelizationFactor": 0}, {"ParallelizationFactor": 11},
-        {"MaximumRecordAgeInSeconds": 59}, {"MaximumRecordAgeInSeconds": 604_801}, {"MaximumRecordAgeInSeconds": -2},
-        {"MaximumRetryAttempts": -2}, {"MaximumRetryAttempts": 10_001}, {"TumblingWindowInSeconds": 901},
-        {"FunctionResponseTypes": ["ReportItemFailures"]}, {"StartingPosition": "AT_TIMESTAMP"},
-        {"StartingPosition": None}, {"BatchSize": "ten"}, {"BisectBatchOnFunctionError": "yes"},
+        {"BatchSize": 0},
+        {"BatchSize": 10_001},
+        {"MaximumBatchingWindowInSeconds": 301},
+        {"MaximumBatchingWindowInSeconds": -1},
+        {"ParallelizationFactor": 0},
+        {"ParallelizationFactor": 11},
+        {"MaximumRecordAgeInSeconds": 59},
+        {"MaximumRecordAgeInSeconds": 604_801},
+        {"MaximumRecordAgeInSeconds": -2},
+        {"MaximumRetryAttempts": -2},
+        {"MaximumRetryAttempts": 10_001},
+        {"TumblingWindowInSeconds": 901},
+        {"FunctionResponseTypes": ["ReportItemFailures"]},
+        {"StartingPosition": "AT_TIMESTAMP"},
+        {"StartingPosition": None},
+        {"BatchSize": "ten"},
+        {"BisectBatchOnFunctionError": "yes"},
         {"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}},
         {"FilterCriteria": {"Filters": [{"Pattern": '{"eventName": "INSERT"}'}]}},
         {"FilterCriteria": {"Filters": [{"Pattern": '{"a": ["x"]}'}] * 6}},
@@ -114,9 +144,16 @@ def test_create_rejects_what_aws_rejects(daemon, pipeline, settings):
 
 def test_boundary_values_are_accepted(daemon, pipeline):
     function, arn = pipeline
-    created = daemon.mapping(function, arn, BatchSize=10_000, MaximumBatchingWindowInSeconds=300,
-                             ParallelizationFactor=10, MaximumRecordAgeInSeconds=604_800,
-                             MaximumRetryAttempts=10_000, TumblingWindowInSeconds=0)
+    created = daemon.mapping(
+        function,
+        arn,
+        BatchSize=10_000,
+        MaximumBatchingWindowInSeconds=300,
+        ParallelizationFactor=10,
+        MaximumRecordAgeInSeconds=604_800,
+        MaximumRetryAttempts=10_000,
+        TumblingWindowInSeconds=0,
+    )
     assert created["BatchSize"] == 10_000 and created["ParallelizationFactor"] == 10
 
 
@@ -124,22 +161,27 @@ def test_missing_and_unknown_resources(daemon, pipeline):
     function, arn = pipeline
     client = raw_lambda(daemon)
     with pytest.raises(ClientError) as excinfo:
-        client.create_event_source_mapping(FunctionName="no-such-function", EventSourceArn=arn, StartingPosition="LATEST")
+        client.create_event_source_mapping(
+            FunctionName="no-such-function", EventSourceArn=arn, StartingPosition="LATEST"
+        )
     assert error(excinfo)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as excinfo:
         client.create_event_source_mapping(FunctionName=function, EventSourceArn=arn + "x", StartingPosition="LATEST")
     assert error(excinfo)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as excinfo:
-        client.create_event_source_mapping(FunctionName=function, StartingPosition="LATEST",
-                                           EventSourceArn="arn:aws:sqs:us-east-1:123456789012:queue")
+        client.create_event_source_mapping(
+            FunctionName=function, StartingPosition="LATEST", EventSourceArn="arn:aws:sqs:us-east-1:123456789012:queue"
+        )
     assert error(excinfo)[:2] == ("InvalidParameterValueException", 400)
     with pytest.raises(ClientError) as excinfo:
         client.create_event_source_mapping(EventSourceArn=arn, StartingPosition="LATEST")
     assert error(excinfo)[:2] == ("InvalidParameterValueException", 400)
     unknown = "00000000-0000-0000-0000-000000000000"
-    for call in (lambda: client.get_event_source_mapping(UUID=unknown),
-                 lambda: client.update_event_source_mapping(UUID=unknown, BatchSize=5),
-                 lambda: client.delete_event_source_mapping(UUID=unknown)):
+    for call in (
+        lambda: client.get_event_source_mapping(UUID=unknown),
+        lambda: client.update_event_source_mapping(UUID=unknown, BatchSize=5),
+        lambda: client.delete_event_source_mapping(UUID=unknown),
+    ):
         with pytest.raises(ClientError) as excinfo:
             call()
         assert error(excinfo)[:2] == ("ResourceNotFoundException", 404)
@@ -174,8 +216,13 @@ def test_list_filters_and_pages(daemon):
     rest = client.list_event_source_mappings(EventSourceArn=arn_a, MaxItems=2, Marker=first["NextMarker"])
     assert "NextMarker" not in rest
     assert {m["UUID"] for m in first["EventSourceMappings"] + rest["EventSourceMappings"]} == uuids
-    paged = [m["UUID"] for page in client.get_paginator("list_event_source_mappings").paginate(
-        EventSourceArn=arn_a, PaginationConfig={"PageSize": 1}) for m in page["EventSourceMappings"]]
+    paged = [
+        m["UUID"]
+        for page in client.get_paginator("list_event_source_mappings").paginate(
+            EventSourceArn=arn_a, PaginationConfig={"PageSize": 1}
+        )
+        for m in page["EventSourceMappings"]
+    ]
     assert set(paged) == uuids and len(paged) == 3
 
 
@@ -183,8 +230,9 @@ def test_update_changes_settings_and_states(daemon, pipeline):
     function, arn = pipeline
     client = daemon.client("lambda")
     created = daemon.mapping(function, arn, BatchSize=50)
-    updated = client.update_event_source_mapping(UUID=created["UUID"], BatchSize=7, MaximumRetryAttempts=3,
-                                                 FunctionResponseTypes=["ReportBatchItemFailures"])
+    updated = client.update_event_source_mapping(
+        UUID=created["UUID"], BatchSize=7, MaximumRetryAttempts=3, FunctionResponseTypes=["ReportBatchItemFailures"]
+    )
     assert updated["State"] == "Updating"
     assert (updated["BatchSize"], updated["MaximumRetryAttempts"]) == (7, 3)
     assert updated["StartingPosition"] == "LATEST"
@@ -196,7 +244,9 @@ def test_update_changes_settings_and_states(daemon, pipeline):
     assert client.update_event_source_mapping(UUID=created["UUID"], Enabled=True)["State"] == "Enabling"
     wait_until(lambda: client.get_event_source_mapping(UUID=created["UUID"])["State"] == "Enabled")
     criteria = {"Filters": [{"Pattern": '{"eventName": ["REMOVE"]}'}]}
-    assert client.update_event_source_mapping(UUID=created["UUID"], FilterCriteria=criteria)["FilterCriteria"] == criteria
+    assert (
+        client.update_event_source_mapping(UUID=created["UUID"], FilterCriteria=criteria)["FilterCriteria"] == criteria
+    )
     cleared = client.update_event_source_mapping(UUID=created["UUID"], FilterCriteria={"Filters": []})
     assert "FilterCriteria" not in cleared
     with pytest.raises(ClientError) as excinfo:
@@ -243,8 +293,11 @@ def test_moto_never_holds_a_mapping(daemon, pipeline):
 @pytest.mark.parametrize("form", ["name", "arn", "partial-arn"])
 def test_function_name_forms(daemon, pipeline, form):
     function, arn = pipeline
-    given = {"name": function, "arn": f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
-             "partial-arn": f"123456789012:function:{function}"}[form]
+    given = {
+        "name": function,
+        "arn": f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
+        "partial-arn": f"123456789012:function:{function}",
+    }[form]
     created = daemon.mapping(given, arn)
     assert created["FunctionArn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
     listed = daemon.client("lambda").list_event_source_mappings(FunctionName=given)["EventSourceMappings"]

@@ -7,12 +7,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from esm_support import wait_until
 
 from ddbstream.clients import local_client
 from ddbstream.provision.function import package
 from ddbstream.state import State
 from ddbstream.targets.local import ping, start_daemon, stop_daemon
-from esm_support import wait_until
 
 REGION = "us-east-1"
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
@@ -47,9 +47,11 @@ def code():
 def make_table(aws) -> tuple[str, str]:
     name = f"employees-{uuid.uuid4().hex[:8]}"
     table = aws("dynamodb").create_table(
-        TableName=name, KeySchema=[{"AttributeName": "employeeid", "KeyType": "HASH"}],
+        TableName=name,
+        KeySchema=[{"AttributeName": "employeeid", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "employeeid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]
     return name, table["LatestStreamArn"]
 
@@ -57,16 +59,23 @@ def make_table(aws) -> tuple[str, str]:
 def make_function(aws, role, code, table: str) -> str:
     name = f"consumer-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.lambda_handler",
-        Code={"ZipFile": code}, Timeout=10, MemorySize=128,
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": code},
+        Timeout=10,
+        MemorySize=128,
         Environment={"Variables": {"TABLE_NAME": table, "FAIL_ATTRIBUTE": "poison"}},
     )
     return name
 
 
 def put(aws, table: str, key: str, **attributes) -> None:
-    item = {"employeeid": {"S": key}, **{k: {"BOOL": v} if isinstance(v, bool) else {"S": str(v)}
-                                        for k, v in attributes.items()}}
+    item = {
+        "employeeid": {"S": key},
+        **{k: {"BOOL": v} if isinstance(v, bool) else {"S": str(v)} for k, v in attributes.items()},
+    }
     aws("dynamodb").put_item(TableName=table, Item=item)
 
 
@@ -96,19 +105,28 @@ def settled(aws, daemon, mapping_uuid: str) -> bool:
 
     with urllib.request.urlopen(f"{daemon}/_ddbstream/mappings/{mapping_uuid}/metrics") as response:
         metrics = json.loads(response.read())
-    return metrics["PendingRecords"] == 0 and not metrics["InFlight"] and not any(l["Retrying"] for l in metrics["Lanes"])
+    return (
+        metrics["PendingRecords"] == 0
+        and not metrics["InFlight"]
+        and not any(lane["Retrying"] for lane in metrics["Lanes"])
+    )
 
 
 def test_a_put_reaches_the_handler_and_its_log_line(aws, role, code):
     table, stream = make_table(aws)
     function = make_function(aws, role, code, table)
     mapping = aws("lambda").create_event_source_mapping(
-        FunctionName=function, EventSourceArn=stream, StartingPosition="LATEST",
+        FunctionName=function,
+        EventSourceArn=stream,
+        StartingPosition="LATEST",
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
     put(aws, table, "E101", name="Alice")
-    lines = wait_until(lambda: [l for l in log_lines(aws, function) if "new" in l], timeout=30,
-                       message="the handler's log line")
+    lines = wait_until(
+        lambda: [line for line in log_lines(aws, function) if "new" in line],
+        timeout=30,
+        message="the handler's log line",
+    )
     (line,) = lines
     assert line["eventName"] == "INSERT"
     assert line["keys"] == {"employeeid": "E101"}
@@ -129,8 +147,13 @@ def test_a_poison_record_ends_in_the_dlq_alone(aws, role, code, daemon):
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     lam = aws("lambda")
     mapping = lam.create_event_source_mapping(
-        FunctionName=function, EventSourceArn=stream, StartingPosition="TRIM_HORIZON", Enabled=False,
-        BatchSize=10, BisectBatchOnFunctionError=True, MaximumRetryAttempts=2,
+        FunctionName=function,
+        EventSourceArn=stream,
+        StartingPosition="TRIM_HORIZON",
+        Enabled=False,
+        BatchSize=10,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=2,
         FunctionResponseTypes=["ReportBatchItemFailures"],
         DestinationConfig={"OnFailure": {"Destination": queue_arn}},
     )
@@ -160,7 +183,7 @@ def test_a_poison_record_ends_in_the_dlq_alone(aws, role, code, daemon):
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert message["requestContext"]["approximateInvokeCount"] == 3
     lines = log_lines(aws, function)
-    poison_seq = {l["sequenceNumber"] for l in lines if l.get("keys", {}).get("employeeid") == "E3"}
+    poison_seq = {line["sequenceNumber"] for line in lines if line.get("keys", {}).get("employeeid") == "E3"}
     assert poison_seq == {info["startSequenceNumber"]}
     done = processed(lines)
     assert sorted(k for k in done if k != "E3") == mates  # each batch-mate processed exactly once
@@ -170,14 +193,18 @@ def test_two_mappings_each_see_every_record(aws, role, code):
     table, stream = make_table(aws)
     first, second = make_function(aws, role, code, table), make_function(aws, role, code, table)
     for function in (first, second):
-        aws("lambda").create_event_source_mapping(FunctionName=function, EventSourceArn=stream,
-                                                  StartingPosition="LATEST")
+        aws("lambda").create_event_source_mapping(
+            FunctionName=function, EventSourceArn=stream, StartingPosition="LATEST"
+        )
     keys = [f"E{n}" for n in range(10)]
     for key in keys:
         put(aws, table, key)
     for function in (first, second):
-        wait_until(lambda: sorted(processed(log_lines(aws, function))) == sorted(keys), timeout=30,
-                   message=f"every record at {function}")
+        wait_until(
+            lambda function=function: sorted(processed(log_lines(aws, function))) == sorted(keys),
+            timeout=30,
+            message=f"every record at {function}",
+        )
 
 
 def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):
@@ -185,14 +212,23 @@ def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):
     try:
         client = local_client("dynamodb", endpoint, REGION)
         client.create_table(
-            TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
         )
-        role = local_client("iam", endpoint, REGION).create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = local_client("iam", endpoint, REGION).create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"
+        ]
         lam = local_client("lambda", endpoint, REGION)
-        lam.create_function(FunctionName="f", Runtime="python3.12", Role=role, Handler="handler.lambda_handler",
-                            Code={"ZipFile": package(LAMBDA_DIR)})
+        lam.create_function(
+            FunctionName="f",
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": package(LAMBDA_DIR)},
+        )
         stream = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
         lam.create_event_source_mapping(FunctionName="f", EventSourceArn=stream, StartingPosition="LATEST")
         client.put_item(TableName="t", Item={"k": {"S": "x"}})

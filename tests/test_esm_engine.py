@@ -11,9 +11,9 @@ import threading
 import time
 
 import pytest
+from esm_support import FakeRuntime, FunctionFails, InThreadDaemon, wait_until
 
 from ddbstream.emulator import esm
-from esm_support import FakeRuntime, FunctionFails, InThreadDaemon, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +60,22 @@ def test_event_payload_is_what_lambda_delivers(daemon, runtime):
     (event,) = runtime.wait_calls(1, function=function)
     assert set(event) == {"Records"}
     (record,) = event["Records"]
-    assert set(record) == {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb",
-                           "eventSourceARN"}
+    assert set(record) == {
+        "eventID",
+        "eventName",
+        "eventVersion",
+        "eventSource",
+        "awsRegion",
+        "dynamodb",
+        "eventSourceARN",
+    }
     assert (record["eventName"], record["eventVersion"], record["eventSource"]) == ("INSERT", "1.1", "aws:dynamodb")
     assert record["eventSourceARN"] == arn and record["awsRegion"] == "us-east-1"
     ddb = record["dynamodb"]
-    assert isinstance(ddb["ApproximateCreationDateTime"], int) and abs(ddb["ApproximateCreationDateTime"] - time.time()) < 60
+    assert (
+        isinstance(ddb["ApproximateCreationDateTime"], int)
+        and abs(ddb["ApproximateCreationDateTime"] - time.time()) < 60
+    )
     assert ddb["Keys"] == {"k": {"S": "a"}} and ddb["NewImage"] == {"k": {"S": "a"}, "v": {"N": "1"}}
     assert ddb["StreamViewType"] == "NEW_AND_OLD_IMAGES" and ddb["SizeBytes"] > 0
     assert ddb["SequenceNumber"].isdigit()
@@ -125,8 +135,10 @@ def test_filters_skip_records_and_the_checkpoint_moves_past_them(daemon, runtime
     daemon.put(table, "c", status="active")
     daemon.put(table, "d", status="pending")
     stream = daemon.stream(arn)
-    wait_until(lambda: daemon.metrics(mapping["UUID"])["Lanes"][0]["Checkpoint"] == stream.end_index,
-               message="the checkpoint to pass the skipped records")
+    wait_until(
+        lambda: daemon.metrics(mapping["UUID"])["Lanes"][0]["Checkpoint"] == stream.end_index,
+        message="the checkpoint to pass the skipped records",
+    )
     assert runtime.delivered(function) == ["b", "c"]
     metrics = daemon.metrics(mapping["UUID"])
     assert metrics["RecordsSkipped"] == 3 and metrics["PendingRecords"] == 0
@@ -136,7 +148,11 @@ def test_filters_are_ored_and_match_the_event_fields(daemon, runtime):
     table, arn, function = new_pipeline(daemon)
     filters = [
         {"Pattern": json.dumps({"dynamodb": {"Keys": {"k": {"S": [{"prefix": "user#"}]}}}})},
-        {"Pattern": json.dumps({"eventName": ["REMOVE"], "dynamodb": {"ApproximateCreationDateTime": [{"numeric": [">", 0]}]}})},
+        {
+            "Pattern": json.dumps(
+                {"eventName": ["REMOVE"], "dynamodb": {"ApproximateCreationDateTime": [{"numeric": [">", 0]}]}}
+            )
+        },
     ]
     other = daemon.function()
     daemon.mapping(function, arn, FilterCriteria={"Filters": filters})
@@ -186,10 +202,15 @@ def test_disable_then_enable_resumes_from_the_checkpoint(daemon, runtime):
 def test_retries_then_on_failure_to_sqs(daemon, runtime):
     table, arn, function = new_pipeline(daemon)
     url, queue_arn = daemon.queue()
-    runtime.behaviour = lambda event: (_ for _ in ()).throw(FunctionFails("boom")) \
-        if "bad" in keys_of(event) else None
-    mapping = daemon.mapping(function, arn, MaximumRetryAttempts=2, StartingPosition="TRIM_HORIZON",
-                             DestinationConfig={"OnFailure": {"Destination": queue_arn}}, Enabled=False)
+    runtime.behaviour = lambda event: (_ for _ in ()).throw(FunctionFails("boom")) if "bad" in keys_of(event) else None
+    mapping = daemon.mapping(
+        function,
+        arn,
+        MaximumRetryAttempts=2,
+        StartingPosition="TRIM_HORIZON",
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+        Enabled=False,
+    )
     daemon.put(table, "bad")
     daemon.put(table, "bad2")
     enable(daemon, mapping)
@@ -260,8 +281,9 @@ def test_last_processing_result_reports_a_problem(daemon, runtime):
 def test_a_failing_mapping_does_not_block_others(daemon, runtime):
     table_a, arn_a, failing = new_pipeline(daemon)
     table_b, arn_b, healthy = new_pipeline(daemon)
-    runtime.behaviour = lambda event: (_ for _ in ()).throw(FunctionFails("no")) \
-        if event["Records"][0]["eventSourceARN"] == arn_a else None
+    runtime.behaviour = lambda event: (
+        (_ for _ in ()).throw(FunctionFails("no")) if event["Records"][0]["eventSourceARN"] == arn_a else None
+    )
     daemon.mapping(failing, arn_a)
     daemon.mapping(healthy, arn_b)
     daemon.put(table_a, "stuck")
@@ -277,8 +299,9 @@ def test_maximum_record_age_discards_old_records(daemon, runtime):
     stream = daemon.stream(arn)
     stream.clock = lambda: time.time() - 120  # records look two minutes old
     try:
-        daemon.mapping(function, arn, MaximumRecordAgeInSeconds=60,
-                       DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+        daemon.mapping(
+            function, arn, MaximumRecordAgeInSeconds=60, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
+        )
         daemon.put(table, "old")
         (message,) = daemon.messages(url, 1)
     finally:
@@ -300,8 +323,13 @@ def test_infinite_retries_stop_when_the_record_gets_too_old(daemon, runtime):
 
     runtime.behaviour = fail
     try:
-        daemon.mapping(function, arn, MaximumRecordAgeInSeconds=60, MaximumRetryAttempts=-1,
-                       DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+        daemon.mapping(
+            function,
+            arn,
+            MaximumRecordAgeInSeconds=60,
+            MaximumRetryAttempts=-1,
+            DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+        )
         daemon.put(table, "doomed")
         (message,) = daemon.messages(url, 1)
     finally:
@@ -317,8 +345,14 @@ def test_infinite_retries_stop_when_the_record_gets_too_old(daemon, runtime):
 def partial_pipeline(daemon, runtime, **settings):
     """Five waiting records k0..k4 and a disabled mapping with ReportBatchItemFailures."""
     table, arn, function = new_pipeline(daemon)
-    mapping = daemon.mapping(function, arn, StartingPosition="TRIM_HORIZON", Enabled=False,
-                             FunctionResponseTypes=["ReportBatchItemFailures"], **settings)
+    mapping = daemon.mapping(
+        function,
+        arn,
+        StartingPosition="TRIM_HORIZON",
+        Enabled=False,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        **settings,
+    )
     for n in range(5):
         daemon.put(table, f"k{n}")
     return table, function, mapping
@@ -336,8 +370,9 @@ def respond_once(first_response):
 
 
 def test_partial_failure_checkpoints_at_the_lowest_failed_record(daemon, runtime):
-    runtime.behaviour = respond_once(lambda e: {"batchItemFailures": [{"itemIdentifier": seq_of(e, "k3")},
-                                                                     {"itemIdentifier": seq_of(e, "k1")}]})
+    runtime.behaviour = respond_once(
+        lambda e: {"batchItemFailures": [{"itemIdentifier": seq_of(e, "k3")}, {"itemIdentifier": seq_of(e, "k1")}]}
+    )
     _, function, mapping = partial_pipeline(daemon, runtime)
     enable(daemon, mapping)
     wait_until(lambda: len(runtime.batches(function)) == 2)
@@ -361,8 +396,13 @@ def test_responses_meaning_full_success(daemon, runtime, response):
 
 @pytest.mark.parametrize(
     "failure",
-    [{"itemIdentifier": ""}, {"itemIdentifier": None}, {"itemIdentifier": "12345678901234567890123"},
-     {"itemIdentifer": "misspelled"}, "not-an-object"],
+    [
+        {"itemIdentifier": ""},
+        {"itemIdentifier": None},
+        {"itemIdentifier": "12345678901234567890123"},
+        {"itemIdentifer": "misspelled"},
+        "not-an-object",
+    ],
     ids=["empty", "null", "unknown", "misspelled-key", "not-an-object"],
 )
 def test_responses_meaning_the_whole_batch_failed(daemon, runtime, failure):
@@ -385,10 +425,12 @@ def test_item_failures_are_ignored_without_the_response_type(daemon, runtime):
 
 def test_partial_failures_exhaust_retries_for_the_remainder(daemon, runtime):
     url, queue_arn = daemon.queue()
-    runtime.behaviour = lambda e: {"batchItemFailures": [{"itemIdentifier": seq_of(e, "k2")}]} \
-        if "k2" in keys_of(e) else None
-    _, function, mapping = partial_pipeline(daemon, runtime, MaximumRetryAttempts=1,
-                                            DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    runtime.behaviour = lambda e: (
+        {"batchItemFailures": [{"itemIdentifier": seq_of(e, "k2")}]} if "k2" in keys_of(e) else None
+    )
+    _, function, mapping = partial_pipeline(
+        daemon, runtime, MaximumRetryAttempts=1, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
+    )
     enable(daemon, mapping)
     (message,) = daemon.messages(url, 1)
     assert runtime.batches(function)[:2] == [["k0", "k1", "k2", "k3", "k4"], ["k2", "k3", "k4"]]
@@ -407,17 +449,30 @@ def test_bisect_isolates_a_poison_record(daemon, runtime):
 
     runtime.behaviour = behaviour
     table, arn, function = new_pipeline(daemon)
-    mapping = daemon.mapping(function, arn, StartingPosition="TRIM_HORIZON", Enabled=False,
-                             BisectBatchOnFunctionError=True, MaximumRetryAttempts=2,
-                             DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    mapping = daemon.mapping(
+        function,
+        arn,
+        StartingPosition="TRIM_HORIZON",
+        Enabled=False,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
     for n in range(4):
         daemon.put(table, f"k{n}")
     enable(daemon, mapping)
     (message,) = daemon.messages(url, 1)
     wait_until(lambda: runtime.delivered(function)[-1:] == ["k3"])
     # Splits do not count as retries: [k2] alone is tried 1 + 2 times.
-    assert runtime.batches(function) == [["k0", "k1", "k2", "k3"], ["k0", "k1"], ["k2", "k3"],
-                                         ["k2"], ["k2"], ["k2"], ["k3"]]
+    assert runtime.batches(function) == [
+        ["k0", "k1", "k2", "k3"],
+        ["k0", "k1"],
+        ["k2", "k3"],
+        ["k2"],
+        ["k2"],
+        ["k2"],
+        ["k3"],
+    ]
     info = message["DDBStreamBatchInfo"]
     assert info["batchSize"] == 1 and info["startSequenceNumber"] == info["endSequenceNumber"]
     assert info["startSequenceNumber"] == daemon.stream(arn).read(0, 10)[2].sequence_number
@@ -426,19 +481,27 @@ def test_bisect_isolates_a_poison_record(daemon, runtime):
 
 def test_bisect_with_item_failures_splits_at_the_returned_record(daemon, runtime):
     url, queue_arn = daemon.queue()
-    runtime.behaviour = lambda e: {"batchItemFailures": [{"itemIdentifier": seq_of(e, "k1")}]} \
-        if "k1" in keys_of(e) else None
-    _, function, mapping = partial_pipeline(daemon, runtime, BisectBatchOnFunctionError=True,
-                                            MaximumRetryAttempts=1,
-                                            DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    runtime.behaviour = lambda e: (
+        {"batchItemFailures": [{"itemIdentifier": seq_of(e, "k1")}]} if "k1" in keys_of(e) else None
+    )
+    _, function, mapping = partial_pipeline(
+        daemon,
+        runtime,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
     enable(daemon, mapping)
     (message,) = daemon.messages(url, 1)
     wait_until(lambda: runtime.delivered(function)[-1:] == ["k4"])
     assert runtime.batches(function) == [
         ["k0", "k1", "k2", "k3", "k4"],  # k1 fails: k0 is done, the rest is retried (a split)
         ["k1", "k2", "k3", "k4"],  # k1 first fails: the whole batch failed -> bisect
-        ["k1", "k2"], ["k1"], ["k1"],  # [k1] alone: 1 try + 1 retry, then the destination
-        ["k2"], ["k3", "k4"],
+        ["k1", "k2"],
+        ["k1"],
+        ["k1"],  # [k1] alone: 1 try + 1 retry, then the destination
+        ["k2"],
+        ["k3", "k4"],
     ]
     assert message["DDBStreamBatchInfo"]["batchSize"] == 1
 
@@ -453,8 +516,9 @@ def test_parallelization_keeps_order_per_key(daemon, runtime):
         time.sleep(0.01)
 
     runtime.behaviour = slow
-    mapping = daemon.mapping(function, arn, ParallelizationFactor=4, BatchSize=3,
-                             StartingPosition="TRIM_HORIZON", Enabled=False)
+    mapping = daemon.mapping(
+        function, arn, ParallelizationFactor=4, BatchSize=3, StartingPosition="TRIM_HORIZON", Enabled=False
+    )
     keys = [f"key{n}" for n in range(12)]
     for version in range(6):
         for key in keys:
@@ -466,7 +530,9 @@ def test_parallelization_keeps_order_per_key(daemon, runtime):
     seen: dict[str, list[int]] = {}
     for call in calls:
         for record in call["event"]["Records"]:
-            seen.setdefault(record["dynamodb"]["Keys"]["k"]["S"], []).append(int(record["dynamodb"]["NewImage"]["v"]["N"]))
+            seen.setdefault(record["dynamodb"]["Keys"]["k"]["S"], []).append(
+                int(record["dynamodb"]["NewImage"]["v"]["N"])
+            )
     assert seen == {key: list(range(6)) for key in keys}
     assert runtime.max_active > 1  # batches of one shard ran concurrently
     assert len(daemon.metrics(mapping["UUID"])["Lanes"]) == 4
@@ -484,8 +550,9 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(daemon, runt
         return {"state": state, "batchItemFailures": []}
 
     runtime.behaviour = count
-    daemon.mapping(function, arn, TumblingWindowInSeconds=1, BatchSize=2,
-                   FunctionResponseTypes=["ReportBatchItemFailures"])
+    daemon.mapping(
+        function, arn, TumblingWindowInSeconds=1, BatchSize=2, FunctionResponseTypes=["ReportBatchItemFailures"]
+    )
     wait_until(lambda: time.time() % 1 < 0.3, interval=0.005, message="the start of a second")
     for n in range(3):
         daemon.put(table, f"k{n}")

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from esm_support import FakeRuntime, InThreadDaemon
 
 from ddbstream.provision.mapping import provision_mapping
 from ddbstream.provision.run import Provisioning
 from ddbstream.spec import load_spec
-from esm_support import FakeRuntime, InThreadDaemon
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 
@@ -44,7 +44,11 @@ def test_defaults_of_the_spec(daemon, resources):
     assert mapping["EventSourceArn"] == resources["stream_arn"]
     assert mapping["FunctionArn"].endswith(f":function:{resources['function_name']}")
     assert mapping["State"] == "Enabled"
-    assert (mapping["StartingPosition"], mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == ("LATEST", 100, 0)
+    assert (mapping["StartingPosition"], mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (
+        "LATEST",
+        100,
+        0,
+    )
     assert (mapping["MaximumRetryAttempts"], mapping["BisectBatchOnFunctionError"]) == (2, True)
     assert (mapping["MaximumRecordAgeInSeconds"], mapping["ParallelizationFactor"]) == (-1, 1)
     assert mapping["TumblingWindowInSeconds"] == 0
@@ -56,14 +60,31 @@ def test_defaults_of_the_spec(daemon, resources):
 def test_every_setting_comes_from_the_spec(daemon, resources):
     patterns = json.dumps(['{"eventName": ["INSERT"]}', '{"dynamodb": {"NewImage": {"x": {"S": ["y"]}}}}'])
     mapping, _ = provision(
-        daemon, resources, "batch_size=7", "maximum_batching_window_in_seconds=3", "starting_position=TRIM_HORIZON",
-        "maximum_retry_attempts=5", "bisect_batch_on_function_error=false", "maximum_record_age_in_seconds=3600",
-        "parallelization_factor=3", "tumbling_window_in_seconds=60", "function_response_types=[]",
-        f"filter_patterns={patterns}", "enable_dlq=false",
+        daemon,
+        resources,
+        "batch_size=7",
+        "maximum_batching_window_in_seconds=3",
+        "starting_position=TRIM_HORIZON",
+        "maximum_retry_attempts=5",
+        "bisect_batch_on_function_error=false",
+        "maximum_record_age_in_seconds=3600",
+        "parallelization_factor=3",
+        "tumbling_window_in_seconds=60",
+        "function_response_types=[]",
+        f"filter_patterns={patterns}",
+        "enable_dlq=false",
     )
-    assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"], mapping["StartingPosition"]) == (7, 3, "TRIM_HORIZON")
+    assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"], mapping["StartingPosition"]) == (
+        7,
+        3,
+        "TRIM_HORIZON",
+    )
     assert (mapping["MaximumRetryAttempts"], mapping["BisectBatchOnFunctionError"]) == (5, False)
-    assert (mapping["MaximumRecordAgeInSeconds"], mapping["ParallelizationFactor"], mapping["TumblingWindowInSeconds"]) == (3600, 3, 60)
+    assert (
+        mapping["MaximumRecordAgeInSeconds"],
+        mapping["ParallelizationFactor"],
+        mapping["TumblingWindowInSeconds"],
+    ) == (3600, 3, 60)
     assert mapping["FunctionResponseTypes"] == []
     assert [f["Pattern"] for f in mapping["FilterCriteria"]["Filters"]] == json.loads(patterns)
     assert mapping["DestinationConfig"] == {"OnFailure": {}}

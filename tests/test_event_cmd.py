@@ -8,10 +8,10 @@ import re
 import sys
 
 import pytest
+from support import run_cli
 
 from ddbstream.errors import ExitCode
 from ddbstream.state import State, write_state
-from support import run_cli
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/employees/stream/2024-01-01T00:00:00.000"
 
@@ -72,16 +72,23 @@ def only_record(event: dict) -> dict:
     return record
 
 
-def expected(name: str, keys: dict, ddb: dict, view: str = "NEW_AND_OLD_IMAGES", arn: str = ARN,
-             region: str = "us-east-1") -> dict:
+def expected(
+    name: str, keys: dict, ddb: dict, view: str = "NEW_AND_OLD_IMAGES", arn: str = ARN, region: str = "us-east-1"
+) -> dict:
     return {
         "eventID": "ID",
         "eventName": name,
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
         "awsRegion": region,
-        "dynamodb": {"ApproximateCreationDateTime": 0, "Keys": keys, **ddb, "SequenceNumber": "SEQ",
-                     "SizeBytes": 0, "StreamViewType": view},
+        "dynamodb": {
+            "ApproximateCreationDateTime": 0,
+            "Keys": keys,
+            **ddb,
+            "SequenceNumber": "SEQ",
+            "SizeBytes": 0,
+            "StreamViewType": view,
+        },
         "eventSourceARN": arn,
     }
 
@@ -122,23 +129,42 @@ def test_view_type_comes_from_the_spec(in_project, monkeypatch, capsys):
 
 def test_composite_key_with_a_numeric_range_key(in_project, monkeypatch, capsys):
     """The layout of one of the seed pipelines: id (S) + timestamp (N)."""
-    record = only_record(event_of(
-        monkeypatch, capsys, "modify",
-        "--var", "table_name=events", "--var", "hash_key=id", "--var", "range_key=timestamp",
-        "--var", "range_key_type=N", "--var", "aws_region=eu-west-1",
-    ))
+    record = only_record(
+        event_of(
+            monkeypatch,
+            capsys,
+            "modify",
+            "--var",
+            "table_name=events",
+            "--var",
+            "hash_key=id",
+            "--var",
+            "range_key=timestamp",
+            "--var",
+            "range_key_type=N",
+            "--var",
+            "aws_region=eu-west-1",
+        )
+    )
     keys = {"id": {"S": "I101"}, "timestamp": {"N": "1700000000"}}
     arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/events/stream/2024-01-01T00:00:00.000"
     assert record == expected(
-        "MODIFY", keys, {"NewImage": {**keys, **SAMPLE_NEW}, "OldImage": {**keys, **SAMPLE_OLD}},
-        arn=arn, region="eu-west-1",
+        "MODIFY",
+        keys,
+        {"NewImage": {**keys, **SAMPLE_NEW}, "OldImage": {**keys, **SAMPLE_OLD}},
+        arn=arn,
+        region="eu-west-1",
     )
 
 
 def test_numeric_and_binary_keys(in_project, monkeypatch, capsys):
-    numeric = only_record(event_of(monkeypatch, capsys, "remove", "--var", "hash_key_type=N", "--view-type", "KEYS_ONLY"))
+    numeric = only_record(
+        event_of(monkeypatch, capsys, "remove", "--var", "hash_key_type=N", "--view-type", "KEYS_ONLY")
+    )
     assert numeric == expected("REMOVE", {"employeeid": {"N": "101"}}, {}, "KEYS_ONLY")
-    binary = only_record(event_of(monkeypatch, capsys, "remove", "--var", "hash_key_type=B", "--view-type", "KEYS_ONLY"))
+    binary = only_record(
+        event_of(monkeypatch, capsys, "remove", "--var", "hash_key_type=B", "--view-type", "KEYS_ONLY")
+    )
     encoded = base64.b64encode(b"employeeid-101").decode()
     assert binary == expected("REMOVE", {"employeeid": {"B": encoded}}, {}, "KEYS_ONLY")
 
@@ -147,8 +173,12 @@ def test_given_item_keeps_exact_numbers_and_nesting(in_project, monkeypatch, cap
     item = '{"employeeid": "E7", "pay": 12345678901234567890.123456789, "tags": ["a", {"b": null}], "m": {"n": 1}}'
     record = only_record(event_of(monkeypatch, capsys, "insert", "--item", item))
     keys = {"employeeid": {"S": "E7"}}
-    new = {**keys, "pay": {"N": "12345678901234567890.123456789"},
-           "tags": {"L": [{"S": "a"}, {"M": {"b": {"NULL": True}}}]}, "m": {"M": {"n": {"N": "1"}}}}
+    new = {
+        **keys,
+        "pay": {"N": "12345678901234567890.123456789"},
+        "tags": {"L": [{"S": "a"}, {"M": {"b": {"NULL": True}}}]},
+        "m": {"M": {"n": {"N": "1"}}},
+    }
     assert record == expected("INSERT", keys, {"NewImage": new})
 
 
@@ -157,10 +187,14 @@ def test_modify_with_item_and_old_in_ddb_json(in_project, monkeypatch, capsys):
     old = '{"employeeid": {"S": "E5"}, "tags": {"SS": ["a"]}}'
     record = only_record(event_of(monkeypatch, capsys, "modify", "--ddb-json", "--item", new, "--old", old))
     keys = {"employeeid": {"S": "E5"}}
-    assert record == expected("MODIFY", keys, {
-        "NewImage": {**keys, "tags": {"SS": ["a", "z"]}, "blob": {"B": "AAE="}},
-        "OldImage": {**keys, "tags": {"SS": ["a"]}},
-    })
+    assert record == expected(
+        "MODIFY",
+        keys,
+        {
+            "NewImage": {**keys, "tags": {"SS": ["a", "z"]}, "blob": {"B": "AAE="}},
+            "OldImage": {**keys, "tags": {"SS": ["a"]}},
+        },
+    )
 
 
 def test_modify_with_only_the_new_image_has_the_key_as_old_image(in_project, monkeypatch, capsys):
@@ -196,11 +230,20 @@ def test_item_from_a_file_and_stdin(in_project, monkeypatch, capsys):
 def test_schema_comes_from_the_provisioned_stack(in_project, monkeypatch, capsys):
     """With a stack up, its table wins over the spec (here an aws-target state, no daemon needed)."""
     arn = "arn:aws:dynamodb:eu-central-1:999999999999:table/orders/stream/2025-05-05T10:00:00.123"
-    write_state(in_project / ".ddbstream", State(
-        target="aws", region="eu-central-1", account="999999999999",
-        resources={"table_name": "orders", "key_schema": [["orderid", "N"]], "stream_view_type": "NEW_IMAGE",
-                   "stream_arn": arn},
-    ))
+    write_state(
+        in_project / ".ddbstream",
+        State(
+            target="aws",
+            region="eu-central-1",
+            account="999999999999",
+            resources={
+                "table_name": "orders",
+                "key_schema": [["orderid", "N"]],
+                "stream_view_type": "NEW_IMAGE",
+                "stream_arn": arn,
+            },
+        ),
+    )
     record = only_record(event_of(monkeypatch, capsys, "remove"))
     assert record == expected("REMOVE", {"orderid": {"N": "101"}}, {}, "NEW_IMAGE", arn=arn, region="eu-central-1")
     # --var means "what the spec would give": the state is not used then.
@@ -208,21 +251,44 @@ def test_schema_comes_from_the_provisioned_stack(in_project, monkeypatch, capsys
     assert record == expected("REMOVE", KEY, {}, "KEYS_ONLY")
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["update"], ExitCode.INVALID_INPUT, "unknown event 'update': use insert, modify or remove"),
-    (["insert", "--old", "{}"], ExitCode.INVALID_INPUT, "an INSERT has no old image: --old applies to modify and remove"),
-    (["insert", "--view-type", "ALL"], ExitCode.INVALID_INPUT,
-     "unknown stream view type 'ALL': use KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES"),
-    (["insert", "--item", '{"employeeid": 5}'], ExitCode.INVALID_INPUT, "key attribute 'employeeid' must be of type S, got N"),
-    (["insert", "--item", "[1]"], ExitCode.INVALID_INPUT, "--item: item must be a JSON object, got an array"),
-    (["insert", "--item", "{"], ExitCode.INVALID_INPUT,
-     "--item: invalid JSON in item: Expecting property name enclosed in double quotes at line 1 column 2"),
-    (["modify", "--ttl"], ExitCode.INVALID_INPUT, "only a REMOVE can come from Time to Live"),
-    (["remove", "--item", "{}", "--old", "{}"], ExitCode.INVALID_INPUT,
-     "a REMOVE has only the removed item: give --item or --old, not both"),
-    (["insert", "--var", "hash_key_type=X"], ExitCode.SPEC,
-     "invalid value for variable 'hash_key_type': hash_key_type must be one of S, N, B."),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["update"], ExitCode.INVALID_INPUT, "unknown event 'update': use insert, modify or remove"),
+        (
+            ["insert", "--old", "{}"],
+            ExitCode.INVALID_INPUT,
+            "an INSERT has no old image: --old applies to modify and remove",
+        ),
+        (
+            ["insert", "--view-type", "ALL"],
+            ExitCode.INVALID_INPUT,
+            "unknown stream view type 'ALL': use KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES",
+        ),
+        (
+            ["insert", "--item", '{"employeeid": 5}'],
+            ExitCode.INVALID_INPUT,
+            "key attribute 'employeeid' must be of type S, got N",
+        ),
+        (["insert", "--item", "[1]"], ExitCode.INVALID_INPUT, "--item: item must be a JSON object, got an array"),
+        (
+            ["insert", "--item", "{"],
+            ExitCode.INVALID_INPUT,
+            "--item: invalid JSON in item: Expecting property name enclosed in double quotes at line 1 column 2",
+        ),
+        (["modify", "--ttl"], ExitCode.INVALID_INPUT, "only a REMOVE can come from Time to Live"),
+        (
+            ["remove", "--item", "{}", "--old", "{}"],
+            ExitCode.INVALID_INPUT,
+            "a REMOVE has only the removed item: give --item or --old, not both",
+        ),
+        (
+            ["insert", "--var", "hash_key_type=X"],
+            ExitCode.SPEC,
+            "invalid value for variable 'hash_key_type': hash_key_type must be one of S, N, B.",
+        ),
+    ],
+)
 def test_bad_input_is_one_line(in_project, monkeypatch, capsys, args, code, message):
     got, out, err = run(monkeypatch, capsys, "event", *args)
     assert (got, out, err) == (code, "", f"error: {message}\n")

@@ -1,16 +1,16 @@
-"""Lambda event filtering for DynamoDB stream records (ddbstream.emulator.filters)."""
+"""Lambda event filtering for DynamoDB stream records (ddbstream.patterns)."""
 
 import json
 
 import pytest
 
-from ddbstream.emulator.filters import (
+from ddbstream.errors import ExitCode, InvalidInput
+from ddbstream.patterns import (
     MAX_PATTERN_LENGTH,
     InvalidFilterPattern,
     parse_filter_criteria,
     record_matches,
 )
-from ddbstream.errors import ExitCode, InvalidInput
 
 
 def criteria(*patterns) -> dict:
@@ -412,8 +412,10 @@ P = "Invalid filter pattern definition. Filters[0].Pattern"
     "pattern, message",
     [
         ("single-string", f"{P} is not valid JSON: Expecting value: line 1 column 1 (char 0)."),
-        ('[{"eventName": ["INSERT"=123}]',
-         f"{P} is not valid JSON: Expecting ',' delimiter: line 1 column 25 (char 24)."),
+        (
+            '[{"eventName": ["INSERT"=123}]',
+            f"{P} is not valid JSON: Expecting ',' delimiter: line 1 column 25 (char 24).",
+        ),
         ("", f"{P} is not valid JSON: Expecting value: line 1 column 1 (char 0)."),
         ('{"v": [NaN]}', f"{P} is not valid JSON: NaN is not a JSON number."),
         ("null", f"{P} must be a JSON object."),
@@ -422,44 +424,72 @@ P = "Invalid filter pattern definition. Filters[0].Pattern"
         ('{"dynamodb": {}}', f"{P} at dynamodb: empty objects are not allowed."),
         ('{"eventName": "INSERT"}', f'{P} at eventName: must be an object or an array, not "INSERT".'),
         ('{"eventName": []}', f"{P} at eventName: empty arrays are not allowed."),
-        ('{"eventName": [["INSERT"]]}',
-         f"{P} at eventName: match values must be strings, numbers, true, false, null or match objects."),
+        (
+            '{"eventName": [["INSERT"]]}',
+            f"{P} at eventName: match values must be strings, numbers, true, false, null or match objects.",
+        ),
         ('{"a": [{"prefix": "x", "suffix": "y"}]}', f"{P} at a: a match object must have exactly one key, not 2."),
-        ('{"a": [{"wildcard": "x*"}]}',
-         f'{P} at a: unrecognized match type "wildcard" (allowed: prefix, suffix, anything-but, numeric, exists, '
-         "equals-ignore-case)."),
+        (
+            '{"a": [{"wildcard": "x*"}]}',
+            f'{P} at a: unrecognized match type "wildcard" (allowed: prefix, suffix, anything-but, numeric, exists, '
+            "equals-ignore-case).",
+        ),
         ('{"a": [{"prefix": 5}]}', f"{P} at a: prefix match pattern must be a string."),
         ('{"a": [{"suffix": null}]}', f"{P} at a: suffix match pattern must be a string."),
         ('{"a": [{"equals-ignore-case": ["x"]}]}', f"{P} at a: equals-ignore-case match pattern must be a string."),
         ('{"a": {"b": [{"exists": "true"}]}}', f"{P} at a.b: exists match pattern must be either true or false."),
-        ('{"a": [{"numeric": 5}]}',
-         f'{P} at a: numeric must be an array of operator, number pairs, e.g. [">", 10, "<=", 20].'),
-        ('{"a": [{"numeric": [">", 1, "<"]}]}',
-         f'{P} at a: numeric must be an array of operator, number pairs, e.g. [">", 10, "<=", 20].'),
-        ('{"a": [{"numeric": ["!=", 1]}]}',
-         f'{P} at a: unrecognized numeric operator "!=" (allowed: =, <, <=, >, >=).'),
+        (
+            '{"a": [{"numeric": 5}]}',
+            f'{P} at a: numeric must be an array of operator, number pairs, e.g. [">", 10, "<=", 20].',
+        ),
+        (
+            '{"a": [{"numeric": [">", 1, "<"]}]}',
+            f'{P} at a: numeric must be an array of operator, number pairs, e.g. [">", 10, "<=", 20].',
+        ),
+        (
+            '{"a": [{"numeric": ["!=", 1]}]}',
+            f'{P} at a: unrecognized numeric operator "!=" (allowed: =, <, <=, >, >=).',
+        ),
         ('{"a": [{"numeric": [">", "10"]}]}', f'{P} at a: value of numeric > must be a number, not "10".'),
         ('{"a": [{"numeric": ["=", true]}]}', f"{P} at a: value of numeric = must be a number, not true."),
-        ('{"a": [{"numeric": [">", 1, ">", 2]}]}',
-         f"{P} at a: a numeric range is a lower bound (> or >=) followed by an upper bound (< or <=)."),
-        ('{"a": [{"numeric": ["<", 5, ">", 1]}]}',
-         f"{P} at a: a numeric range is a lower bound (> or >=) followed by an upper bound (< or <=)."),
-        ('{"a": [{"numeric": ["=", 5, "<", 9]}]}',
-         f'{P} at a: numeric takes "=" alone, or at most one lower and one upper bound.'),
-        ('{"a": [{"numeric": [">", 1, "<", 5, "<", 9]}]}',
-         f'{P} at a: numeric takes "=" alone, or at most one lower and one upper bound.'),
-        ('{"a": [{"numeric": [">", 5, "<", 5]}]}',
-         f"{P} at a: numeric range lower bound 5 must be less than upper bound 5."),
-        ('{"a": [{"anything-but": ["x", 1]}]}',
-         f"{P} at a: anything-but values must be all strings or all numbers, not a mix."),
-        ('{"a": [{"anything-but": [null]}]}',
-         f"{P} at a: anything-but values must be strings or numbers (not null, true or false)."),
+        (
+            '{"a": [{"numeric": [">", 1, ">", 2]}]}',
+            f"{P} at a: a numeric range is a lower bound (> or >=) followed by an upper bound (< or <=).",
+        ),
+        (
+            '{"a": [{"numeric": ["<", 5, ">", 1]}]}',
+            f"{P} at a: a numeric range is a lower bound (> or >=) followed by an upper bound (< or <=).",
+        ),
+        (
+            '{"a": [{"numeric": ["=", 5, "<", 9]}]}',
+            f'{P} at a: numeric takes "=" alone, or at most one lower and one upper bound.',
+        ),
+        (
+            '{"a": [{"numeric": [">", 1, "<", 5, "<", 9]}]}',
+            f'{P} at a: numeric takes "=" alone, or at most one lower and one upper bound.',
+        ),
+        (
+            '{"a": [{"numeric": [">", 5, "<", 5]}]}',
+            f"{P} at a: numeric range lower bound 5 must be less than upper bound 5.",
+        ),
+        (
+            '{"a": [{"anything-but": ["x", 1]}]}',
+            f"{P} at a: anything-but values must be all strings or all numbers, not a mix.",
+        ),
+        (
+            '{"a": [{"anything-but": [null]}]}',
+            f"{P} at a: anything-but values must be strings or numbers (not null, true or false).",
+        ),
         ('{"a": [{"anything-but": []}]}', f"{P} at a: anything-but list must not be empty."),
-        ('{"a": [{"anything-but": {"suffix": "x"}}]}',
-         f'{P} at a: anything-but takes a value, a list of values, or {{"prefix": "..."}}.'),
+        (
+            '{"a": [{"anything-but": {"suffix": "x"}}]}',
+            f'{P} at a: anything-but takes a value, a list of values, or {{"prefix": "..."}}.',
+        ),
         ('{"a": [{"anything-but": {"prefix": ""}}]}', f"{P} at a: anything-but prefix must not be empty."),
-        ('{"$or": [{"a": ["x"]}, {"b": ["y"]}]}',
-         f'{P} at $or: "$or" is not supported; use several filters, which are ORed.'),
+        (
+            '{"$or": [{"a": ["x"]}, {"b": ["y"]}]}',
+            f'{P} at $or: "$or" is not supported; use several filters, which are ORed.',
+        ),
     ],
 )
 def test_invalid_patterns_are_rejected_with_a_message(pattern, message):

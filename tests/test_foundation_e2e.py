@@ -7,10 +7,10 @@ import stat
 from urllib.parse import urlparse
 
 import pytest
+from support import run_cli, wait_until
 
 from ddbstream.errors import ExitCode
 from ddbstream.targets.local import pid_running
-from support import run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,9 @@ def test_item_lifecycle_and_down(stack):
     assert info["resources"]["table_name"] == "employees"
     assert info["resources"]["stream_arn"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/employees/stream/")
 
-    put = run_cli("put", "--item", '{"employeeid": "E101", "name": "Alice", "pay": 12345678901234567890.25}', cwd=project)
+    put = run_cli(
+        "put", "--item", '{"employeeid": "E101", "name": "Alice", "pay": 12345678901234567890.25}', cwd=project
+    )
     assert put.returncode == 0, put.stderr
     assert put.stderr.strip() == 'put employeeid="E101" into employees'
 
@@ -42,7 +44,12 @@ def test_item_lifecycle_and_down(stack):
 
     updated = run_cli("update", "E101", "--set", "dept=Finance", "--add", "visits=2", "--remove", "name", cwd=project)
     assert updated.returncode == 0, updated.stderr
-    assert json.loads(updated.stdout) == {"employeeid": "E101", "pay": 12345678901234567890.25, "dept": "Finance", "visits": 2}
+    assert json.loads(updated.stdout) == {
+        "employeeid": "E101",
+        "pay": 12345678901234567890.25,
+        "dept": "Finance",
+        "visits": 2,
+    }
 
     ddb = run_cli("get", "--key", '{"employeeid": {"S": "E101"}}', "--ddb-json", cwd=project)
     assert json.loads(ddb.stdout)["visits"] == {"N": "2"}
@@ -56,7 +63,9 @@ def test_item_lifecycle_and_down(stack):
     assert down.returncode == 0 and down.stderr.strip().startswith("local stack stopped")
     wait_until(lambda: not pid_running(pid), 10, message="daemon exit")
     assert not (project / ".ddbstream" / "state.json").exists()
-    _one_error_line(run_cli("get", "E101", cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'")
+    _one_error_line(
+        run_cli("get", "E101", cwd=project), ExitCode.NO_STACK, "no local stack is running: run 'ddbstream up'"
+    )
 
 
 def test_state_file_is_private_and_endpoint_is_loopback(stack):
@@ -101,22 +110,37 @@ def test_composite_keys_from_a_var_file(project):
         assert run_cli("put", "--item", '{"UserId": "u1", "ts": 1700000000, "a": "login"}', cwd=project).returncode == 0
         got = run_cli("get", "u1", "1700000000", cwd=project)
         assert json.loads(got.stdout) == {"UserId": "u1", "ts": 1700000000, "a": "login"}
-        _one_error_line(run_cli("get", "u1", "later", cwd=project), ExitCode.INVALID_INPUT,
-                        "key attribute 'ts' must be a number, got 'later'")
+        _one_error_line(
+            run_cli("get", "u1", "later", cwd=project),
+            ExitCode.INVALID_INPUT,
+            "key attribute 'ts' must be a number, got 'later'",
+        )
     finally:
         run_cli("down", cwd=project)
 
 
 BAD_INPUTS = [
-    (["put", "--item", '{"employeeid": "E1",}'], ExitCode.INVALID_INPUT, "invalid JSON in item: Expecting property name enclosed in double quotes at line 1 column 21"),
+    (
+        ["put", "--item", '{"employeeid": "E1",}'],
+        ExitCode.INVALID_INPUT,
+        "invalid JSON in item: Expecting property name enclosed in double quotes at line 1 column 21",
+    ),
     (["put", "--item", "[1]"], ExitCode.INVALID_INPUT, "item must be a JSON object, got an array"),
     (["put", "--item", '{"name": "x"}'], ExitCode.INVALID_INPUT, "item is missing key attribute 'employeeid' (type S)"),
-    (["put", "--item", '{"employeeid": 101}'], ExitCode.INVALID_INPUT, "key attribute 'employeeid' must be of type S, got N"),
+    (
+        ["put", "--item", '{"employeeid": 101}'],
+        ExitCode.INVALID_INPUT,
+        "key attribute 'employeeid' must be of type S, got N",
+    ),
     (["put", "--item", '{"employeeid": ""}'], ExitCode.INVALID_INPUT, "key attribute 'employeeid' must not be empty"),
     (["put", "--item", "@big.json"], ExitCode.INVALID_INPUT, "DynamoDB's limit is 400 KB"),
     (["put", "--item", '{"employeeid": "E1", "v": NaN}'], ExitCode.INVALID_INPUT, "unsupported number NaN"),
     (["put", "--item", '{"employeeid": "E1", "v": Infinity}'], ExitCode.INVALID_INPUT, "unsupported number Infinity"),
-    (["put", "--if-not-exists", "--item", '{"employeeid": "SEED", "v": 2}'], ExitCode.CONDITION_FAILED, 'condition check failed: the current item is {"employeeid": "SEED", "v": 1}'),
+    (
+        ["put", "--if-not-exists", "--item", '{"employeeid": "SEED", "v": 2}'],
+        ExitCode.CONDITION_FAILED,
+        'condition check failed: the current item is {"employeeid": "SEED", "v": 1}',
+    ),
     (["put", "--bogus"], ExitCode.USAGE, "No such option: --bogus"),
     (["get"], ExitCode.INVALID_INPUT, "expected 1 key value(s) (employeeid), got 0"),
     (["update", "SEED"], ExitCode.INVALID_INPUT, "nothing to update"),
@@ -143,10 +167,18 @@ def test_missing_table_is_reported(stack):
     import boto3
 
     project, info = stack
-    boto3.client("dynamodb", endpoint_url=info["endpoint"], region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing").delete_table(TableName="employees")
-    _one_error_line(run_cli("put", "--item", '{"employeeid": "E1"}', cwd=project), ExitCode.NOT_FOUND,
-                    "table employees does not exist: run 'ddbstream up'")
+    boto3.client(
+        "dynamodb",
+        endpoint_url=info["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).delete_table(TableName="employees")
+    _one_error_line(
+        run_cli("put", "--item", '{"employeeid": "E1"}', cwd=project),
+        ExitCode.NOT_FOUND,
+        "table employees does not exist: run 'ddbstream up'",
+    )
 
 
 def test_commands_without_a_stack(project):

@@ -7,17 +7,24 @@ import sys
 from decimal import Decimal
 
 import pytest
+from handler_support import LAMBDA_DIR, handler, invoke, load_handler, parse  # noqa: F401 (fixture)
 
 from ddbstream.events import make_event, make_stream_record
-from handler_support import LAMBDA_DIR, handler, invoke, load_handler, parse  # noqa: F401 (fixture)
 
 CREATED = 1755957922  # 2025-08-23T14:05:22Z
 
 
 def record(event_name, key, new=None, old=None, view="NEW_AND_OLD_IMAGES", seq=1, **extra):
     return make_stream_record(
-        event_name, {"employeeid": key}, new, old, view, f"{seq:021d}",
-        event_id=f"ev-{seq}", created=CREATED, **extra,
+        event_name,
+        {"employeeid": key},
+        new,
+        old,
+        view,
+        f"{seq:021d}",
+        event_id=f"ev-{seq}",
+        created=CREATED,
+        **extra,
     )
 
 
@@ -46,15 +53,17 @@ def test_view_types_decide_which_images_are_logged(handler, capsys, event_name, 
     assert response == {"batchItemFailures": []}
     wants_new = view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and event_name != "REMOVE"
     wants_old = view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and event_name != "INSERT"
-    assert [parse(line) for line in lines] == [{
-        "eventName": event_name,
-        "keys": {"employeeid": "E1"},
-        "old": {"employeeid": "E1", "salary": 100} if wants_old else None,
-        "new": {"employeeid": "E1", "salary": 200} if wants_new else None,
-        "sequenceNumber": "000000000000000000007",
-        "eventID": "ev-7",
-        "approximateCreationTime": "2025-08-23T14:05:22Z",
-    }]
+    assert [parse(line) for line in lines] == [
+        {
+            "eventName": event_name,
+            "keys": {"employeeid": "E1"},
+            "old": {"employeeid": "E1", "salary": 100} if wants_old else None,
+            "new": {"employeeid": "E1", "salary": 200} if wants_new else None,
+            "sequenceNumber": "000000000000000000007",
+            "eventID": "ev-7",
+            "approximateCreationTime": "2025-08-23T14:05:22Z",
+        }
+    ]
 
 
 def test_types_are_converted_exactly(handler, capsys):
@@ -73,8 +82,11 @@ def test_types_are_converted_exactly(handler, capsys):
         "active": True,
         "manager": None,
         "name": "Zo\u00eb \u2713",
-        "address": {"city": "Oslo", "geo": {"lat": Decimal("59.9139"), "lng": Decimal("10.7522")},
-                    "lines": ["a", {"floor": 3}]},
+        "address": {
+            "city": "Oslo",
+            "geo": {"lat": Decimal("59.9139"), "lng": Decimal("10.7522")},
+            "lines": ["a", {"floor": 3}],
+        },
         "history": [1, [2, [3]], {"x": []}],
     }
     response, lines = invoke(handler, make_event([record("INSERT", "E7", item, seq=9)]), capsys)
@@ -94,20 +106,23 @@ def test_types_are_converted_exactly(handler, capsys):
 
 
 def test_fractional_creation_time_keeps_its_fraction(handler, capsys):
-    event = make_event([make_stream_record("INSERT", {"employeeid": "E1"}, sequence_number="5",
-                                           event_id="x", created=1700000000.25)])
+    event = make_event(
+        [make_stream_record("INSERT", {"employeeid": "E1"}, sequence_number="5", event_id="x", created=1700000000.25)]
+    )
     _, lines = invoke(handler, event, capsys)
     assert parse(lines[0])["approximateCreationTime"] == "2023-11-14T22:13:20.250000Z"
 
 
 def poison_batch():
-    return make_event([
-        record("INSERT", "E1", {"name": "ok"}, seq=1),
-        record("INSERT", "E2", {"poison": True}, seq=2),
-        record("MODIFY", "E3", {"poison": False}, {"poison": True}, seq=3),  # only NewImage counts
-        record("REMOVE", "E4", None, {"poison": "yes"}, seq=4),  # REMOVE: OldImage counts
-        record("INSERT", "E5", {"poison": 0}, seq=5),
-    ])
+    return make_event(
+        [
+            record("INSERT", "E1", {"name": "ok"}, seq=1),
+            record("INSERT", "E2", {"poison": True}, seq=2),
+            record("MODIFY", "E3", {"poison": False}, {"poison": True}, seq=3),  # only NewImage counts
+            record("REMOVE", "E4", None, {"poison": "yes"}, seq=4),  # REMOVE: OldImage counts
+            record("INSERT", "E5", {"poison": 0}, seq=5),
+        ]
+    )
 
 
 def error_line(key, seq, event_name="INSERT", error=None):
@@ -121,10 +136,12 @@ def error_line(key, seq, event_name="INSERT", error=None):
 def test_failing_records_are_reported_alone(handler, capsys, monkeypatch):
     monkeypatch.setenv("FAIL_ATTRIBUTE", "poison")
     response, lines = invoke(handler, poison_batch(), capsys)
-    assert response == {"batchItemFailures": [
-        {"itemIdentifier": "000000000000000000002"},
-        {"itemIdentifier": "000000000000000000004"},
-    ]}
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "000000000000000000002"},
+            {"itemIdentifier": "000000000000000000004"},
+        ]
+    }
     # every record is logged; the two failures each add one error line after their change line
     assert [parse(line)["keys"]["employeeid"] for line in lines] == ["E1", "E2", "E2", "E3", "E4", "E4", "E5"]
     assert lines[2] == error_line("E2", 2)
@@ -169,10 +186,12 @@ def test_malformed_records_fail_without_hurting_the_others(handler, capsys):
     no_section = {"eventID": "ev-3", "eventName": "INSERT"}
     response, lines = invoke(handler, make_event([good, unknown, no_section]), capsys)
     # no SequenceNumber to report: "" makes Lambda retry the whole batch instead of losing the record
-    assert response == {"batchItemFailures": [
-        {"itemIdentifier": "000000000000000000002"},
-        {"itemIdentifier": ""},
-    ]}
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "000000000000000000002"},
+            {"itemIdentifier": ""},
+        ]
+    }
     assert parse(lines[0])["keys"] == {"employeeid": "E1"}
     assert lines[1:] == [
         '{"eventName": "UPSERT", "sequenceNumber": "000000000000000000002", "eventID": "ev-2", '
@@ -188,12 +207,24 @@ def test_empty_event(handler, capsys):
 
 def test_tumbling_window_counts_changes_and_logs_them_at_the_end(handler, capsys):
     window = {"start": "2025-08-23T14:05:00Z", "end": "2025-08-23T14:06:00Z"}
-    first = {**poison_batch(), "window": window, "state": {}, "shardId": "shard-1",
-             "isFinalInvokeForWindow": False, "isWindowTerminatedEarly": False}
+    first = {
+        **poison_batch(),
+        "window": window,
+        "state": {},
+        "shardId": "shard-1",
+        "isFinalInvokeForWindow": False,
+        "isWindowTerminatedEarly": False,
+    }
     response, _ = invoke(handler, first, capsys)
     assert response == {"batchItemFailures": [], "state": {"INSERT": 3, "MODIFY": 1, "REMOVE": 1}}
-    final = {"Records": [], "window": window, "state": response["state"], "shardId": "shard-1",
-             "isFinalInvokeForWindow": True, "isWindowTerminatedEarly": False}
+    final = {
+        "Records": [],
+        "window": window,
+        "state": response["state"],
+        "shardId": "shard-1",
+        "isFinalInvokeForWindow": True,
+        "isWindowTerminatedEarly": False,
+    }
     response, lines = invoke(handler, final, capsys)
     assert response["state"] == {"INSERT": 3, "MODIFY": 1, "REMOVE": 1}
     assert lines == [
@@ -205,13 +236,16 @@ def test_tumbling_window_counts_changes_and_logs_them_at_the_end(handler, capsys
 def test_settings_from_environment(handler):
     from consumer.settings import Settings
 
-    settings = Settings.from_env({"AUDIT_PREFIX": "audit", "NOTIFY_EVENT_NAMES": " remove, INSERT ",
-                                  "TOPIC_ARN": "", "FAIL_ATTRIBUTE": "poison"})
+    settings = Settings.from_env(
+        {"AUDIT_PREFIX": "audit", "NOTIFY_EVENT_NAMES": " remove, INSERT ", "TOPIC_ARN": "", "FAIL_ATTRIBUTE": "poison"}
+    )
     assert settings.audit_prefix == "audit/"
     assert settings.notify_event_names == {"REMOVE", "INSERT"}
     assert settings.topic_arn is None and settings.audit_bucket is None
     assert Settings.from_env({"NOTIFY_EVENT_NAMES": "*"}).notify_event_names == {"INSERT", "MODIFY", "REMOVE"}
-    with pytest.raises(ValueError, match=r"NOTIFY_EVENT_NAMES: unknown event name DELETE \(use INSERT, MODIFY, REMOVE or \*\)"):
+    with pytest.raises(
+        ValueError, match=r"NOTIFY_EVENT_NAMES: unknown event name DELETE \(use INSERT, MODIFY, REMOVE or \*\)"
+    ):
         Settings.from_env({"NOTIFY_EVENT_NAMES": "REMOVE,DELETE"})
 
 

@@ -8,30 +8,40 @@ import time
 
 import boto3
 import pytest
+from handler_support import handler, invoke, parse  # noqa: F401 (fixture)
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from ddbstream.events import make_event, make_stream_record, stream_arn
-from handler_support import handler, invoke, parse  # noqa: F401 (fixture)
 
 CREATED = 1755957922  # 2025-08-23T14:05:22Z
 ACCOUNT = "123456789012"
-AUDIT_KEY = re.compile(r"^audit/year=2025/month=08/day=23/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl$")
+AUDIT_KEY = re.compile(
+    r"^audit/year=2025/month=08/day=23/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl$"
+)
 
 
 def record(event_name, key, seq, new=None, old=None):
     return make_stream_record(
-        event_name, {"employeeid": key}, new, old, "NEW_AND_OLD_IMAGES", f"{seq:021d}",
-        event_id=f"ev-{seq}", created=CREATED,
+        event_name,
+        {"employeeid": key},
+        new,
+        old,
+        "NEW_AND_OLD_IMAGES",
+        f"{seq:021d}",
+        event_id=f"ev-{seq}",
+        created=CREATED,
     )
 
 
 def mixed_batch():
-    return make_event([
-        record("INSERT", "E1", 1, {"name": "Alice"}),
-        record("MODIFY", "E1", 2, {"name": "Alicia"}, {"name": "Alice"}),
-        record("REMOVE", "E2", 3, None, {"name": "Bob"}),
-    ])
+    return make_event(
+        [
+            record("INSERT", "E1", 1, {"name": "Alice"}),
+            record("MODIFY", "E1", 2, {"name": "Alicia"}, {"name": "Alice"}),
+            record("REMOVE", "E2", 3, None, {"name": "Bob"}),
+        ]
+    )
 
 
 def seqs(*numbers):
@@ -94,7 +104,7 @@ def test_audit_writes_one_json_lines_object_per_batch(handler, aws, capsys, monk
     assert response == {"batchItemFailures": []}
     objects = audit_objects(aws["s3"], "audit-bucket")
     assert len(objects) == 1
-    (key, obj), = objects.items()
+    ((key, obj),) = objects.items()
     assert AUDIT_KEY.match(key), key
     assert obj["ContentType"] == "application/x-ndjson"
     assert obj["Body"].read().decode() == "".join(line + "\n" for line in lines)
@@ -136,7 +146,10 @@ def test_eventbridge_forwards_every_change_in_batches_of_ten(handler, aws, capsy
     assert [e["detail"] for e in delivered] == [parse(line) for line in lines]
     first = delivered[0]
     assert (first["source"], first["detail-type"], first["resources"]) == (
-        "ddbstream.employees", "INSERT", [stream_arn("employees")])
+        "ddbstream.employees",
+        "INSERT",
+        [stream_arn("employees")],
+    )
 
 
 def test_failed_eventbridge_entry_fails_only_its_record(handler, aws, capsys, monkeypatch):
@@ -219,12 +232,17 @@ def test_sinks_follow_aws_endpoint_url(handler, capsys, monkeypatch):
         topic_arn, topic_inbox = topic_queue(admin["sns"], admin["sqs"])
         bus_inbox = bus_queue(admin["events"], admin["sqs"])
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        for name, value in {"AUDIT_BUCKET": "audit-bucket", "AUDIT_PREFIX": "audit/", "TOPIC_ARN": topic_arn,
-                            "NOTIFY_EVENT_NAMES": "REMOVE", "EVENT_BUS_NAME": "pipeline-bus"}.items():
+        for name, value in {
+            "AUDIT_BUCKET": "audit-bucket",
+            "AUDIT_PREFIX": "audit/",
+            "TOPIC_ARN": topic_arn,
+            "NOTIFY_EVENT_NAMES": "REMOVE",
+            "EVENT_BUS_NAME": "pipeline-bus",
+        }.items():
             monkeypatch.setenv(name, value)
         response, lines = invoke(handler, mixed_batch(), capsys)
         assert response == {"batchItemFailures": []}
-        (key, obj), = audit_objects(admin["s3"], "audit-bucket").items()
+        ((key, obj),) = audit_objects(admin["s3"], "audit-bucket").items()
         assert AUDIT_KEY.match(key) and obj["Body"].read().decode() == "".join(line + "\n" for line in lines)
         assert [e["Message"] for e in receive(admin["sqs"], topic_inbox, 1)] == [lines[2]]
         assert sorted(e["detail"]["eventID"] for e in receive(admin["sqs"], bus_inbox, 3)) == ["ev-1", "ev-2", "ev-3"]

@@ -16,7 +16,6 @@ import re
 from typing import Any
 
 import pytest
-
 from esm_support import InThreadDaemon
 from support import REPO, make_project
 from test_infra_hcl import ACCOUNT, REGION, Module, _blocks
@@ -43,12 +42,28 @@ VALUES = {
     "deletion_protection": False,
     "global_secondary_indexes": [
         # Every attribute spelled out: the HCL evaluator here does not apply optional() defaults.
-        {"name": "ByStatus", "hash_key": "status", "hash_key_type": "S", "range_key": "CreatedAt",
-         "range_key_type": "N", "projection_type": "INCLUDE", "non_key_attributes": ["total"],
-         "read_capacity": 2, "write_capacity": None},
-        {"name": "ByCustomer", "hash_key": "customer", "hash_key_type": "S", "range_key": None,
-         "range_key_type": "S", "projection_type": "ALL", "non_key_attributes": [],
-         "read_capacity": None, "write_capacity": None},
+        {
+            "name": "ByStatus",
+            "hash_key": "status",
+            "hash_key_type": "S",
+            "range_key": "CreatedAt",
+            "range_key_type": "N",
+            "projection_type": "INCLUDE",
+            "non_key_attributes": ["total"],
+            "read_capacity": 2,
+            "write_capacity": None,
+        },
+        {
+            "name": "ByCustomer",
+            "hash_key": "customer",
+            "hash_key_type": "S",
+            "range_key": None,
+            "range_key_type": "S",
+            "projection_type": "ALL",
+            "non_key_attributes": [],
+            "read_capacity": None,
+            "write_capacity": None,
+        },
     ],
     "tags": {"Team": "payments", "Env": "test"},
     "lambda_memory_size": 384,
@@ -63,7 +78,10 @@ VALUES = {
     "maximum_record_age_in_seconds": 3600,
     "parallelization_factor": 3,
     "tumbling_window_in_seconds": 0,
-    "filter_patterns": ['{"eventName": ["INSERT", "MODIFY"]}', '{"dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}'],
+    "filter_patterns": [
+        '{"eventName": ["INSERT", "MODIFY"]}',
+        '{"dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}',
+    ],
     "enable_dlq": True,
     "dlq_message_retention_seconds": 86400,
     "enable_notifications": True,
@@ -149,15 +167,22 @@ def test_table(sides):
     table = root.child("dynamodb_table").resource("aws_dynamodb_table", "this")
     request = recorder.one("CreateTable")
     assert request["TableName"] == table["name"]
-    assert request["KeySchema"] == [{"AttributeName": table["hash_key"], "KeyType": "HASH"},
-                                    {"AttributeName": table["range_key"], "KeyType": "RANGE"}]
-    assert request["AttributeDefinitions"] == [{"AttributeName": a["name"], "AttributeType": a["type"]}
-                                               for a in table["attribute"]]
+    assert request["KeySchema"] == [
+        {"AttributeName": table["hash_key"], "KeyType": "HASH"},
+        {"AttributeName": table["range_key"], "KeyType": "RANGE"},
+    ]
+    assert request["AttributeDefinitions"] == [
+        {"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]
+    ]
     assert request["BillingMode"] == table["billing_mode"]
-    assert request["ProvisionedThroughput"] == {"ReadCapacityUnits": table["read_capacity"],
-                                                "WriteCapacityUnits": table["write_capacity"]}
-    assert request["StreamSpecification"] == {"StreamEnabled": table["stream_enabled"],
-                                              "StreamViewType": table["stream_view_type"]}
+    assert request["ProvisionedThroughput"] == {
+        "ReadCapacityUnits": table["read_capacity"],
+        "WriteCapacityUnits": table["write_capacity"],
+    }
+    assert request["StreamSpecification"] == {
+        "StreamEnabled": table["stream_enabled"],
+        "StreamViewType": table["stream_view_type"],
+    }
     [sse] = table["server_side_encryption"]
     assert request["SSESpecification"]["Enabled"] == sse["enabled"]
     assert request["SSESpecification"].get("KMSMasterKeyId") == sse["kms_key_arn"]
@@ -168,20 +193,27 @@ def test_table(sides):
             "IndexName": index["name"],
             "KeySchema": [{"AttributeName": index["hash_key"], "KeyType": "HASH"}]
             + ([{"AttributeName": index["range_key"], "KeyType": "RANGE"}] if index["range_key"] else []),
-            "Projection": {"ProjectionType": index["projection_type"],
-                           **({"NonKeyAttributes": index["non_key_attributes"]} if index["non_key_attributes"] else {})},
-            "ProvisionedThroughput": {"ReadCapacityUnits": index["read_capacity"],
-                                      "WriteCapacityUnits": index["write_capacity"]},
+            "Projection": {
+                "ProjectionType": index["projection_type"],
+                **({"NonKeyAttributes": index["non_key_attributes"]} if index["non_key_attributes"] else {}),
+            },
+            "ProvisionedThroughput": {
+                "ReadCapacityUnits": index["read_capacity"],
+                "WriteCapacityUnits": index["write_capacity"],
+            },
         }
         for index in table["global_secondary_index"]
     ]
 
     [ttl] = table["ttl"]
     assert recorder.one("UpdateTimeToLive")["TimeToLiveSpecification"] == {
-        "Enabled": ttl["enabled"], "AttributeName": ttl["attribute_name"]}
+        "Enabled": ttl["enabled"],
+        "AttributeName": ttl["attribute_name"],
+    }
     [pitr] = table["point_in_time_recovery"]
     assert recorder.one("UpdateContinuousBackups")["PointInTimeRecoverySpecification"] == {
-        "PointInTimeRecoveryEnabled": pitr["enabled"]}
+        "PointInTimeRecoveryEnabled": pitr["enabled"]
+    }
 
 
 def test_function_and_log_group(sides):
@@ -200,8 +232,16 @@ def test_function_and_log_group(sides):
     assert environment["variables"]["TABLE_NAME"] == "Orders"
     assert environment["variables"]["LOG_LEVEL"] == "DEBUG"
     assert set(environment["variables"]) == {
-        "LOG_LEVEL", "TABLE_NAME", "DLQ_URL", "TOPIC_ARN", "NOTIFY_EVENT_NAMES", "AUDIT_BUCKET",
-        "AUDIT_PREFIX", "EVENT_BUS_NAME", "FAIL_ATTRIBUTE"}
+        "LOG_LEVEL",
+        "TABLE_NAME",
+        "DLQ_URL",
+        "TOPIC_ARN",
+        "NOTIFY_EVENT_NAMES",
+        "AUDIT_BUCKET",
+        "AUDIT_PREFIX",
+        "EVENT_BUS_NAME",
+        "FAIL_ATTRIBUTE",
+    }
     assert request.get("Tags", {}) == function["tags"]
 
     role = consumer.resource("aws_iam_role", "this")
@@ -259,8 +299,11 @@ def test_topic_and_email_subscription(sides):
     assert request["Name"] == topic["name"] == "Orders-events"
     assert request["Tags"] == tags_list(topic["tags"])
     subscription = notifications.resource("aws_sns_topic_subscription", "email")
-    assert recorder.one("Subscribe") == {"TopicArn": resources["topic_arn"],
-                                         "Protocol": subscription["protocol"], "Endpoint": subscription["endpoint"]}
+    assert recorder.one("Subscribe") == {
+        "TopicArn": resources["topic_arn"],
+        "Protocol": subscription["protocol"],
+        "Endpoint": subscription["endpoint"],
+    }
 
 
 def test_audit_bucket(sides):
@@ -271,12 +314,16 @@ def test_audit_bucket(sides):
 
     block = audit.resource("aws_s3_bucket_public_access_block", "this")
     assert recorder.one("PutPublicAccessBlock")["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": block["block_public_acls"], "BlockPublicPolicy": block["block_public_policy"],
-        "IgnorePublicAcls": block["ignore_public_acls"], "RestrictPublicBuckets": block["restrict_public_buckets"]}
+        "BlockPublicAcls": block["block_public_acls"],
+        "BlockPublicPolicy": block["block_public_policy"],
+        "IgnorePublicAcls": block["ignore_public_acls"],
+        "RestrictPublicBuckets": block["restrict_public_buckets"],
+    }
 
     [ownership] = audit.resource("aws_s3_bucket_ownership_controls", "this")["rule"]
     assert recorder.one("PutBucketOwnershipControls")["OwnershipControls"] == {
-        "Rules": [{"ObjectOwnership": ownership["object_ownership"]}]}
+        "Rules": [{"ObjectOwnership": ownership["object_ownership"]}]
+    }
 
     [versioning] = audit.resource("aws_s3_bucket_versioning", "this")["versioning_configuration"]
     assert recorder.one("PutBucketVersioning")["VersioningConfiguration"] == {"Status": versioning["status"]}
@@ -291,11 +338,15 @@ def test_audit_bucket(sides):
     terraform_rules = []
     for tf_rule in audit.resource("aws_s3_bucket_lifecycle_configuration", "this")["rule"]:
         [tf_filter] = tf_rule["filter"]
-        converted: dict[str, Any] = {"ID": tf_rule["id"], "Status": tf_rule["status"],
-                                     "Filter": {"Prefix": tf_filter["prefix"]} if "prefix" in tf_filter else {}}
+        converted: dict[str, Any] = {
+            "ID": tf_rule["id"],
+            "Status": tf_rule["status"],
+            "Filter": {"Prefix": tf_filter["prefix"]} if "prefix" in tf_filter else {},
+        }
         for transition in tf_rule.get("transition", []):
             converted.setdefault("Transitions", []).append(
-                {"Days": transition["days"], "StorageClass": transition["storage_class"]})
+                {"Days": transition["days"], "StorageClass": transition["storage_class"]}
+            )
         for expiration in tf_rule.get("expiration", []):
             converted["Expiration"] = {"Days": expiration["days"]}
         for noncurrent in tf_rule.get("noncurrent_version_expiration", []):
@@ -309,11 +360,14 @@ def test_audit_bucket(sides):
 
     [statement] = json.loads(recorder.one("PutBucketPolicy")["Policy"])["Statement"]
     [tf_statement] = _blocks(audit.document, "data")["aws_iam_policy_document"]["this"]["statement"]
-    assert statement["Sid"] == tf_statement["sid"].strip('"') and statement["Effect"] == tf_statement["effect"].strip('"')
+    assert statement["Sid"] == tf_statement["sid"].strip('"') and statement["Effect"] == tf_statement["effect"].strip(
+        '"'
+    )
     assert [statement["Action"]] == [a.strip('"') for a in tf_statement["actions"]]
     [condition] = tf_statement["condition"]
-    assert statement["Condition"] == {condition["test"].strip('"'): {
-        condition["variable"].strip('"'): condition["values"][0].strip('"')}}
+    assert statement["Condition"] == {
+        condition["test"].strip('"'): {condition["variable"].strip('"'): condition["values"][0].strip('"')}
+    }
 
     assert recorder.one("PutBucketTagging")["Tagging"]["TagSet"] == tags_list(bucket["tags"])
 
@@ -360,11 +414,27 @@ def test_every_request_is_compared(sides):
     """A new request the local target starts sending must get a comparison above."""
     _, recorder, _, _ = sides
     compared = {
-        "CreateTable", "UpdateTimeToLive", "UpdateContinuousBackups", "CreateFunction", "CreateRole",
-        "CreateLogGroup", "PutRetentionPolicy", "CreateEventSourceMapping", "CreateQueue", "CreateTopic",
-        "Subscribe", "CreateBucket", "PutPublicAccessBlock", "PutBucketOwnershipControls", "PutBucketVersioning",
-        "PutBucketEncryption", "PutBucketLifecycleConfiguration", "PutBucketPolicy", "PutBucketTagging",
-        "CreateEventBus", "PutMetricAlarm",
+        "CreateTable",
+        "UpdateTimeToLive",
+        "UpdateContinuousBackups",
+        "CreateFunction",
+        "CreateRole",
+        "CreateLogGroup",
+        "PutRetentionPolicy",
+        "CreateEventSourceMapping",
+        "CreateQueue",
+        "CreateTopic",
+        "Subscribe",
+        "CreateBucket",
+        "PutPublicAccessBlock",
+        "PutBucketOwnershipControls",
+        "PutBucketVersioning",
+        "PutBucketEncryption",
+        "PutBucketLifecycleConfiguration",
+        "PutBucketPolicy",
+        "PutBucketTagging",
+        "CreateEventBus",
+        "PutMetricAlarm",
     }
     reads = re.compile(r"^(Describe|Get|List|Head)")
     writes = {name for _, name, _ in recorder.requests if not reads.match(name)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from esm_support import InThreadDaemon
 from support import REPO, make_project
 
@@ -78,11 +77,17 @@ def test_user_activities(daemon, infra):
     assert all(block.values())
 
     alarms = client("cloudwatch").describe_alarms(AlarmNamePrefix="UserActivities")["MetricAlarms"]
-    assert sorted(a["AlarmName"] for a in alarms) == sorted([
-        "UserActivities-dlq-messages-visible", "UserActivities-read-throttles", "UserActivities-write-throttles",
-        "UserActivities_stream_consumer-duration", "UserActivities_stream_consumer-errors",
-        "UserActivities_stream_consumer-iterator-age", "UserActivities_stream_consumer-throttles",
-    ])
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(
+        [
+            "UserActivities-dlq-messages-visible",
+            "UserActivities-read-throttles",
+            "UserActivities-write-throttles",
+            "UserActivities_stream_consumer-duration",
+            "UserActivities_stream_consumer-errors",
+            "UserActivities_stream_consumer-iterator-age",
+            "UserActivities_stream_consumer-throttles",
+        ]
+    )
     assert all(a["AlarmActions"] == [resources["topic_arn"]] for a in alarms)
 
     function = client("lambda").get_function_configuration(FunctionName="UserActivities_stream_consumer")

@@ -17,7 +17,6 @@ from typing import Any
 
 import hcl2
 import pytest
-
 from support import REPO
 
 ACCOUNT = "123456789012"
@@ -54,7 +53,7 @@ class Parser:
             return None
         match = _TOKEN.match(self.text, self.pos)
         if not match:
-            raise SyntaxError(f"cannot read {self.text[self.pos:self.pos + 20]!r} in {self.text!r}")
+            raise SyntaxError(f"cannot read {self.text[self.pos : self.pos + 20]!r} in {self.text!r}")
         return match.group(match.lastgroup).strip()
 
     def take(self, expected: str | None = None) -> str:
@@ -242,11 +241,11 @@ class Parser:
 class Scope:
     """Evaluation context of one module instance."""
 
-    def __init__(self, module: "Module", extra: dict[str, Any] | None = None):
+    def __init__(self, module: Module, extra: dict[str, Any] | None = None):
         self.module = module
         self.extra = extra or {}
 
-    def child(self, **names: Any) -> "Scope":
+    def child(self, **names: Any) -> Scope:
         return Scope(self.module, {**self.extra, **names})
 
     def evaluate(self, node: tuple) -> Any:
@@ -324,9 +323,17 @@ def _binary(op: str, left: Any, right: Any) -> Any:
         return left != right
     if left is None or right is None:
         raise EvalError(f"null operand of {op}")
-    return {"<": lambda: left < right, ">": lambda: left > right, "<=": lambda: left <= right,
-            ">=": lambda: left >= right, "+": lambda: left + right, "-": lambda: left - right,
-            "*": lambda: left * right, "/": lambda: left / right, "%": lambda: left % right}[op]()
+    return {
+        "<": lambda: left < right,
+        ">": lambda: left > right,
+        "<=": lambda: left <= right,
+        ">=": lambda: left >= right,
+        "+": lambda: left + right,
+        "-": lambda: left - right,
+        "*": lambda: left * right,
+        "/": lambda: left / right,
+        "%": lambda: left % right,
+    }[op]()
 
 
 def call(name: str, args: list[tuple], scope: Scope) -> Any:
@@ -374,7 +381,7 @@ def call(name: str, args: list[tuple], scope: Scope) -> Any:
         "length": lambda value: len(value),
         "concat": lambda *lists: [x for items in lists for x in items],
         "flatten": lambda items: [x for item in items for x in (item if isinstance(item, list) else [item])],
-        "substr": lambda text, offset, length: text[offset:offset + length] if length >= 0 else text[offset:],
+        "substr": lambda text, offset, length: text[offset : offset + length] if length >= 0 else text[offset:],
         "jsonencode": lambda value: json.dumps(value, separators=(",", ":")),
         "contains": lambda items, value: value in items,
         "tostring": _to_string,
@@ -456,7 +463,7 @@ class Module:
         body = self.module_blocks[name]
         return value_of(body["count"], Scope(self)) if "count" in body else None
 
-    def child(self, name: str) -> "Module | None":
+    def child(self, name: str) -> Module | None:
         """The child module instance (the first one when counted), evaluated on first use."""
         if name not in self._children:
             body = self.module_blocks[name]
@@ -464,8 +471,11 @@ class Module:
                 self._children[name] = None
             else:
                 scope = Scope(self, {"count": {"index": 0}})
-                args = {k: value_of(v, scope) for k, v in body.items()
-                        if k not in ("source", "count", "depends_on") and not k.startswith("__")}
+                args = {
+                    k: value_of(v, scope)
+                    for k, v in body.items()
+                    if k not in ("source", "count", "depends_on") and not k.startswith("__")
+                }
                 source = (self.directory / value_of(body["source"], scope)).resolve()
                 self._children[name] = Module(source, args, self.known, self.root)
         return self._children[name]
@@ -497,8 +507,11 @@ class Module:
             return _walk(self.known[key], rest[1:])
         if head == "data":
             kind, _, attribute = path[0], path[1], path[2]
-            facts = {"aws_caller_identity": {"account_id": ACCOUNT}, "aws_partition": {"partition": "aws"},
-                     "aws_region": {"id": REGION, "name": REGION}}
+            facts = {
+                "aws_caller_identity": {"account_id": ACCOUNT},
+                "aws_partition": {"partition": "aws"},
+                "aws_region": {"id": REGION, "name": REGION},
+            }
             if kind in facts:
                 return facts[kind][attribute]
             return f"<data.{kind}.{path[1]}.{attribute}>"
@@ -527,7 +540,6 @@ class Module:
         instances = self.resource_instances(kind, name, block)
         assert len(instances) <= 1
         return next(iter(instances.values()), None)
-
 
 
 def _walk(value: Any, path: list[Any]) -> Any:
@@ -572,7 +584,10 @@ def test_the_evaluator_reads_infra_like_terraform():
     assert root.local("alarm_duration_ms") == 8000
     assert root.local("create_topic") is False
     assert Scope(root).evaluate(Parser('[for x in ["a", "b"] : upper(x) if x != "b"]').parse()) == ["A"]
-    assert Scope(root).evaluate(Parser('{for x in ["a", "b", "a"] : x => x...}').parse()) == {"a": ["a", "a"], "b": ["b"]}
+    assert Scope(root).evaluate(Parser('{for x in ["a", "b", "a"] : x => x...}').parse()) == {
+        "a": ["a", "a"],
+        "b": ["b"],
+    }
     assert Scope(root).evaluate(Parser('try(module.dlq[0].queue_url, "none")').parse()) == "none"
 
 
@@ -585,7 +600,7 @@ def test_expressions():
     assert evaluate('"${v.a}-${lower("X${v.b}")}"', a="one", b="Y") == "one-xy"
     assert evaluate('"${v.n}"', n=3) == 3  # a lone interpolation keeps its type
     assert evaluate("1 + 2 * 3 == 7 && !false || false") is True
-    assert evaluate("v.x == null ? \"none\" : v.x", x=None) == "none"
+    assert evaluate('v.x == null ? "none" : v.x', x=None) == "none"
     assert evaluate("v.on ? v.missing[0] : 5", on=False) == 5  # the branch not taken is not evaluated
     assert evaluate('merge({a = 1}, v.flag ? {b = 2} : {}, {"c:d" = 3})', flag=True) == {"a": 1, "b": 2, "c:d": 3}
     assert evaluate('replace("A_b.c", "/[^a-z.]/", "-")') == "--b.c"
@@ -598,13 +613,19 @@ def test_expressions():
 
 def test_modules_and_resources():
     known = {("dlq", "queue_url"): "https://queue", ("dlq", "queue_name"): "t-dlq"}
-    root = Module(REPO / "infra", {"table_name": "t", "enable_dlq": True, "enable_alarms": False}, known, REPO / "infra")
+    root = Module(
+        REPO / "infra", {"table_name": "t", "enable_dlq": True, "enable_alarms": False}, known, REPO / "infra"
+    )
     assert Scope(root).evaluate(Parser("module.dlq[0].queue_url").parse()) == "https://queue"
     assert root.child("alarms") is None  # count = 0
     queue = root.child("dlq").resource("aws_sqs_queue", "this")
-    assert queue == {"name": "t-dlq", "message_retention_seconds": 1209600, "sqs_managed_sse_enabled": True,
-                     "kms_master_key_id": None, "tags": {}}
+    assert queue == {
+        "name": "t-dlq",
+        "message_retention_seconds": 1209600,
+        "sqs_managed_sse_enabled": True,
+        "kms_master_key_id": None,
+        "tags": {},
+    }
     # Values only AWS knows are never invented: the consumer's inputs need the table's outputs.
     with pytest.raises(EvalError, match="module.dynamodb_table.table_name is known only after apply"):
         root.child("lambda_consumer")
-

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from support import REPO, make_project
 from test_infra_hcl import ACCOUNT, REGION, EvalError, Module, Parser, Scope, _blocks, _load_dir
 
@@ -33,7 +32,14 @@ def project_infra(tmp_path_factory) -> Path:
 
 def test_the_module_set_is_the_one_documented():
     assert [m.name for m in MODULES] == [
-        "alarms", "audit", "dlq", "dynamodb_table", "event_mapping", "lambda_consumer", "notifications"]
+        "alarms",
+        "audit",
+        "dlq",
+        "dynamodb_table",
+        "event_mapping",
+        "lambda_consumer",
+        "notifications",
+    ]
 
 
 # ---------------------------------------------------------------------------- formatting and layout
@@ -57,7 +63,7 @@ def test_infra_is_terraform_fmt_clean(tmp_path):
 
 
 def test_fmt_check_catches_a_badly_formatted_file(tmp_path):
-    (tmp_path / "bad.tf").write_text('locals {\n a = 1\n    bb = 2\n}\n')
+    (tmp_path / "bad.tf").write_text("locals {\n a = 1\n    bb = 2\n}\n")
     code, output = _fmt_check(tmp_path)
     assert code != 0 and "bad.tf" in output
 
@@ -103,22 +109,57 @@ def test_every_variable_is_typed_and_described(directory):
 
 
 CONTRACT_DEFAULTS = {
-    "aws_region": "us-east-1", "table_name": "employees", "hash_key": "employeeid", "hash_key_type": "S",
-    "range_key": None, "range_key_type": "S", "billing_mode": "PAY_PER_REQUEST", "read_capacity": 5,
-    "write_capacity": 5, "stream_view_type": "NEW_AND_OLD_IMAGES", "ttl_attribute": None,
-    "point_in_time_recovery": True, "server_side_encryption": True, "kms_key_arn": None,
-    "global_secondary_indexes": [], "deletion_protection": False, "tags": {},
-    "function_name": None, "lambda_runtime": "python3.12", "lambda_handler": "handler.lambda_handler",
-    "lambda_memory_size": 128, "lambda_timeout": 30, "lambda_environment": {}, "log_retention_days": 14,
-    "batch_size": 100, "maximum_batching_window_in_seconds": 0, "starting_position": "LATEST",
-    "maximum_retry_attempts": 2, "bisect_batch_on_function_error": True, "maximum_record_age_in_seconds": -1,
-    "parallelization_factor": 1, "tumbling_window_in_seconds": 0,
-    "function_response_types": ["ReportBatchItemFailures"], "filter_patterns": [],
-    "enable_dlq": True, "dlq_name": None, "dlq_message_retention_seconds": 1209600,
-    "enable_notifications": False, "topic_name": None, "notification_email": None, "notify_event_names": ["REMOVE"],
-    "enable_audit": False, "audit_bucket_name": None, "audit_prefix": "audit/", "audit_transition_days": 30,
-    "audit_expiration_days": 365, "event_bus_name": None, "fail_attribute": None,
-    "enable_alarms": False, "alarm_iterator_age_ms": 60000, "alarm_duration_ms": None,
+    "aws_region": "us-east-1",
+    "table_name": "employees",
+    "hash_key": "employeeid",
+    "hash_key_type": "S",
+    "range_key": None,
+    "range_key_type": "S",
+    "billing_mode": "PAY_PER_REQUEST",
+    "read_capacity": 5,
+    "write_capacity": 5,
+    "stream_view_type": "NEW_AND_OLD_IMAGES",
+    "ttl_attribute": None,
+    "point_in_time_recovery": True,
+    "server_side_encryption": True,
+    "kms_key_arn": None,
+    "global_secondary_indexes": [],
+    "deletion_protection": False,
+    "tags": {},
+    "function_name": None,
+    "lambda_runtime": "python3.12",
+    "lambda_handler": "handler.lambda_handler",
+    "lambda_memory_size": 128,
+    "lambda_timeout": 30,
+    "lambda_environment": {},
+    "log_retention_days": 14,
+    "batch_size": 100,
+    "maximum_batching_window_in_seconds": 0,
+    "starting_position": "LATEST",
+    "maximum_retry_attempts": 2,
+    "bisect_batch_on_function_error": True,
+    "maximum_record_age_in_seconds": -1,
+    "parallelization_factor": 1,
+    "tumbling_window_in_seconds": 0,
+    "function_response_types": ["ReportBatchItemFailures"],
+    "filter_patterns": [],
+    "enable_dlq": True,
+    "dlq_name": None,
+    "dlq_message_retention_seconds": 1209600,
+    "enable_notifications": False,
+    "topic_name": None,
+    "notification_email": None,
+    "notify_event_names": ["REMOVE"],
+    "enable_audit": False,
+    "audit_bucket_name": None,
+    "audit_prefix": "audit/",
+    "audit_transition_days": 30,
+    "audit_expiration_days": 365,
+    "event_bus_name": None,
+    "fail_attribute": None,
+    "enable_alarms": False,
+    "alarm_iterator_age_ms": 60000,
+    "alarm_duration_ms": None,
     "lambda_source_dir": None,
 }
 
@@ -129,13 +170,42 @@ def test_variables_are_the_agreed_ones_with_their_defaults(project_infra):
 
 
 NARROW = {
-    "table_name", "hash_key", "hash_key_type", "range_key_type", "billing_mode", "read_capacity", "write_capacity",
-    "stream_view_type", "global_secondary_indexes", "tags", "function_name", "lambda_runtime", "lambda_handler",
-    "lambda_memory_size", "lambda_timeout", "log_retention_days", "batch_size", "maximum_batching_window_in_seconds",
-    "starting_position", "maximum_retry_attempts", "maximum_record_age_in_seconds", "parallelization_factor",
-    "tumbling_window_in_seconds", "function_response_types", "filter_patterns", "dlq_name",
-    "dlq_message_retention_seconds", "topic_name", "notification_email", "notify_event_names", "audit_bucket_name",
-    "audit_prefix", "audit_transition_days", "audit_expiration_days", "event_bus_name", "fail_attribute",
+    "table_name",
+    "hash_key",
+    "hash_key_type",
+    "range_key_type",
+    "billing_mode",
+    "read_capacity",
+    "write_capacity",
+    "stream_view_type",
+    "global_secondary_indexes",
+    "tags",
+    "function_name",
+    "lambda_runtime",
+    "lambda_handler",
+    "lambda_memory_size",
+    "lambda_timeout",
+    "log_retention_days",
+    "batch_size",
+    "maximum_batching_window_in_seconds",
+    "starting_position",
+    "maximum_retry_attempts",
+    "maximum_record_age_in_seconds",
+    "parallelization_factor",
+    "tumbling_window_in_seconds",
+    "function_response_types",
+    "filter_patterns",
+    "dlq_name",
+    "dlq_message_retention_seconds",
+    "topic_name",
+    "notification_email",
+    "notify_event_names",
+    "audit_bucket_name",
+    "audit_prefix",
+    "audit_transition_days",
+    "audit_expiration_days",
+    "event_bus_name",
+    "fail_attribute",
     "alarm_iterator_age_ms",
 }
 
@@ -194,12 +264,74 @@ def test_validations_use_only_the_shared_subset():
 
 
 SAMPLES = {
-    "number": [-2, -1, 0, 1, 2, 3, 5, 7, 13, 14, 29, 30, 31, 59, 60, 100, 127, 128, 300, 301, 900, 901, 999, 1000,
-               10000, 10001, 10240, 10241, 604800, 604801, 1209600, 1209601, None],
-    "string": ["", "a", "ab", "abc", "employees", "Bad Name!", "x" * 65, "y" * 300, "S", "N", "B", "X",
-               "LATEST", "TRIM_HORIZON", "AT_TIMESTAMP", "PROVISIONED", "KEYS_ONLY", "python3.12", "nodejs18.x",
-               "handler.lambda_handler", "handler", "audit/", "/audit/", "audit", "ops@example.com", "not-an-email",
-               "my-bucket.name", "My_Bucket", "default", "bus/with/slash", None],
+    "number": [
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        3,
+        5,
+        7,
+        13,
+        14,
+        29,
+        30,
+        31,
+        59,
+        60,
+        100,
+        127,
+        128,
+        300,
+        301,
+        900,
+        901,
+        999,
+        1000,
+        10000,
+        10001,
+        10240,
+        10241,
+        604800,
+        604801,
+        1209600,
+        1209601,
+        None,
+    ],
+    "string": [
+        "",
+        "a",
+        "ab",
+        "abc",
+        "employees",
+        "Bad Name!",
+        "x" * 65,
+        "y" * 300,
+        "S",
+        "N",
+        "B",
+        "X",
+        "LATEST",
+        "TRIM_HORIZON",
+        "AT_TIMESTAMP",
+        "PROVISIONED",
+        "KEYS_ONLY",
+        "python3.12",
+        "nodejs18.x",
+        "handler.lambda_handler",
+        "handler",
+        "audit/",
+        "/audit/",
+        "audit",
+        "ops@example.com",
+        "not-an-email",
+        "my-bucket.name",
+        "My_Bucket",
+        "default",
+        "bus/with/slash",
+        None,
+    ],
     "list": [[], ["a"], ["a", "b"], ["a", "b", "c"], ["a", "b", "c", "d"], list("abcdef"), list("x" * 21)],
     "map": [{}, {"a": "b"}, {str(i): "v" for i in range(41)}],
 }
@@ -284,8 +416,10 @@ def _consumer_statements(attach: bool) -> dict[str, tuple[list[str], list[str]]]
 def test_the_consumer_role_is_least_privilege():
     log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/t_stream_consumer"
     assert _consumer_statements(attach=True) == {
-        "ReadStream": (["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
-                       [ARNS["stream_arn"]]),
+        "ReadStream": (
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            [ARNS["stream_arn"]],
+        ),
         "ListTableStreams": (["dynamodb:ListStreams"], [f"{ARNS['table_arn']}/stream/*"]),
         "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group}:*"]),
         "DecryptStream": (["kms:Decrypt"], [ARNS["table_kms_key_arn"]]),
@@ -305,9 +439,12 @@ def test_sinks_that_do_not_exist_get_no_permission():
 
 
 def test_only_lambda_assumes_the_role():
-    module = Module(INFRA / "modules" / "lambda_consumer",
-                    {"function_name": "f", "source_dir": "x", **{k: ARNS[k] for k in ("table_arn", "stream_arn")}},
-                    {}, INFRA)
+    module = Module(
+        INFRA / "modules" / "lambda_consumer",
+        {"function_name": "f", "source_dir": "x", **{k: ARNS[k] for k in ("table_arn", "stream_arn")}},
+        {},
+        INFRA,
+    )
     [statement] = module.resource("aws_iam_policy_document", "assume", block="data")["statement"]
     assert statement["actions"] == ["sts:AssumeRole"]
     assert statement["principals"] == [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}]
@@ -334,12 +471,19 @@ def test_examples_reproduce_the_seed_layouts(project_infra):
     assert employees.key_schema() == [("employeeid", "S")]
     assert employees.resource_names()["function_name"] == "employees_stream_consumer"
     assert (employees["billing_mode"], employees["stream_view_type"], employees["lambda_runtime"]) == (
-        "PAY_PER_REQUEST", "NEW_AND_OLD_IMAGES", "python3.12")
+        "PAY_PER_REQUEST",
+        "NEW_AND_OLD_IMAGES",
+        "python3.12",
+    )
     assert employees["point_in_time_recovery"] and employees["server_side_encryption"]
 
     activities = load_spec(project_infra, var_files=[str(EXAMPLES / "user_activities.tfvars")])
     assert activities.key_schema() == [("UserId", "S"), ("ActivityId", "S")]
-    assert (activities["billing_mode"], activities["read_capacity"], activities["write_capacity"]) == ("PROVISIONED", 5, 5)
+    assert (activities["billing_mode"], activities["read_capacity"], activities["write_capacity"]) == (
+        "PROVISIONED",
+        5,
+        5,
+    )
     assert all(activities[flag] for flag in ("enable_dlq", "enable_notifications", "enable_audit", "enable_alarms"))
     assert (activities["lambda_memory_size"], activities["lambda_timeout"]) == (256, 60)
 
@@ -347,7 +491,10 @@ def test_examples_reproduce_the_seed_layouts(project_infra):
     assert realtime.key_schema() == [("id", "S"), ("timestamp", "N")]
     assert realtime["ttl_attribute"] and realtime["batch_size"] == 100
     assert (realtime["billing_mode"], realtime["lambda_memory_size"], realtime["lambda_timeout"]) == (
-        "PAY_PER_REQUEST", 256, 30)
+        "PAY_PER_REQUEST",
+        256,
+        30,
+    )
     assert realtime.resource_names()["function_name"] == "DataProcessor"
 
 

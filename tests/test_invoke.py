@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
+from support import make_project, run_cli
 
 from ddbstream.errors import ExitCode
 from ddbstream.invoke import InvokeResult, read_event
-from support import make_project, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +22,7 @@ def stack(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     yield project, json.loads(result.stdout)
     run_cli("down", cwd=project)
+
 
 START = re.compile(r"^START RequestId: (\S+) Version: \$LATEST$")
 REPORT = re.compile(r"^REPORT RequestId: (\S+)\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\t")
@@ -44,9 +45,15 @@ def test_invoke_sample_event_prints_payload_and_log(stack):
     assert change["eventName"] == "INSERT"
     assert change["keys"] == {"employeeid": "E101"}
     assert change["old"] is None
-    assert change["new"] == {"employeeid": "E101", "name": "Alice Martin", "department": "Engineering",
-                             "salary": 85000, "skills": ["dynamodb", "python"],
-                             "address": {"city": "Lisbon", "country": "PT"}, "active": True}
+    assert change["new"] == {
+        "employeeid": "E101",
+        "name": "Alice Martin",
+        "department": "Engineering",
+        "salary": 85000,
+        "skills": ["dynamodb", "python"],
+        "address": {"city": "Lisbon", "country": "PT"},
+        "active": True,
+    }
 
 
 def test_event_piped_into_invoke_with_a_failing_record(project):
@@ -81,8 +88,7 @@ def test_function_error_prints_the_log_then_one_error_line(stack, tmp_path):
     assert START.match(lines[0])
     assert any(line.startswith("[ERROR] TypeError: ") for line in lines)
     assert REPORT.match(lines[-2])
-    assert lines[-1] == ("error: employees_stream_consumer failed (Unhandled): "
-                         "TypeError: 'int' object is not iterable")
+    assert lines[-1] == ("error: employees_stream_consumer failed (Unhandled): TypeError: 'int' object is not iterable")
 
 
 def test_json_output_and_inline_event(stack):
@@ -102,7 +108,10 @@ def test_unknown_function_and_bad_event(stack):
     missing = run_cli("invoke", "--function", "nope", cwd=project)
     assert (missing.returncode, missing.stderr) == (ExitCode.NOT_FOUND, "error: function nope does not exist\n")
     no_file = run_cli("invoke", "--event", "missing.json", cwd=project)
-    assert (no_file.returncode, no_file.stderr) == (ExitCode.INVALID_INPUT, "error: --event missing.json: no such file\n")
+    assert (no_file.returncode, no_file.stderr) == (
+        ExitCode.INVALID_INPUT,
+        "error: --event missing.json: no such file\n",
+    )
     broken = run_cli("invoke", "--event", "-", cwd=project, input="{oops")
     assert broken.returncode == ExitCode.INVALID_INPUT
     assert broken.stderr.startswith("error: invalid JSON in the event (stdin): ")

@@ -8,7 +8,15 @@ import pytest
 
 from ddbstream.errors import ConditionFailed, InvalidInput, NotFound
 from ddbstream.items import (
-    build_update, dumps_plain, from_ddb, item_size, loads_exact, parse_item, parse_key, read_json_argument, to_ddb,
+    build_update,
+    dumps_plain,
+    from_ddb,
+    item_size,
+    loads_exact,
+    parse_item,
+    parse_key,
+    read_json_argument,
+    to_ddb,
 )
 from ddbstream.table import Condition, ItemStore
 
@@ -39,15 +47,21 @@ def test_ddb_json_items_are_accepted():
 def test_invalid_json_reports_the_position():
     with pytest.raises(InvalidInput) as error:
         parse_item('{"employeeid": "E1",}')
-    assert str(error.value) == "invalid JSON in item: Expecting property name enclosed in double quotes at line 1 column 21"
+    assert (
+        str(error.value)
+        == "invalid JSON in item: Expecting property name enclosed in double quotes at line 1 column 21"
+    )
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[1, 2]", "item must be a JSON object, got an array"),
-    ('"x"', "item must be a JSON object, got a string"),
-    ('{"a": NaN}', "unsupported number NaN: DynamoDB numbers must be finite"),
-    ('{"a": Infinity}', "unsupported number Infinity: DynamoDB numbers must be finite"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[1, 2]", "item must be a JSON object, got an array"),
+        ('"x"', "item must be a JSON object, got a string"),
+        ('{"a": NaN}', "unsupported number NaN: DynamoDB numbers must be finite"),
+        ('{"a": Infinity}', "unsupported number Infinity: DynamoDB numbers must be finite"),
+    ],
+)
 def test_items_that_are_not_items(text, message):
     with pytest.raises(InvalidInput) as error:
         parse_item(text)
@@ -69,15 +83,18 @@ def test_positional_keys_are_converted_to_the_schema_types():
     assert parse_key(None, '{"UserId": "u1", "ts": 5}', COMPOSITE) == {"UserId": {"S": "u1"}, "ts": {"N": "5"}}
 
 
-@pytest.mark.parametrize("positional, key_json, message", [
-    (["u1"], None, "expected 2 key value(s) (UserId ts), got 1"),
-    (["u1", "soon"], None, "key attribute 'ts' must be a number, got 'soon'"),
-    (["", "1"], None, "key attribute 'UserId' must not be empty"),
-    (None, '{"UserId": "u1"}', "key is missing key attribute 'ts' (type N)"),
-    (None, '{"UserId": 1, "ts": 1}', "key attribute 'UserId' must be of type S, got N"),
-    (None, '{"UserId": "a", "ts": 1, "x": 2}', "--key has attributes that are not part of the key (UserId ts): x"),
-    (["a", "1"], '{"UserId": "a"}', "give the key either positionally or with --key, not both"),
-])
+@pytest.mark.parametrize(
+    "positional, key_json, message",
+    [
+        (["u1"], None, "expected 2 key value(s) (UserId ts), got 1"),
+        (["u1", "soon"], None, "key attribute 'ts' must be a number, got 'soon'"),
+        (["", "1"], None, "key attribute 'UserId' must not be empty"),
+        (None, '{"UserId": "u1"}', "key is missing key attribute 'ts' (type N)"),
+        (None, '{"UserId": 1, "ts": 1}', "key attribute 'UserId' must be of type S, got N"),
+        (None, '{"UserId": "a", "ts": 1, "x": 2}', "--key has attributes that are not part of the key (UserId ts): x"),
+        (["a", "1"], '{"UserId": "a"}', "give the key either positionally or with --key, not both"),
+    ],
+)
 def test_bad_keys(positional, key_json, message):
     with pytest.raises(InvalidInput) as error:
         parse_key(positional, key_json, COMPOSITE)
@@ -85,23 +102,28 @@ def test_bad_keys(positional, key_json, message):
 
 
 def test_update_expression_with_nested_paths():
-    expression, names, values = build_update(["name=Alice", "age=30", "address.city=Oslo"], ["nick"], ["visits=1"], SCHEMA)
+    expression, names, values = build_update(
+        ["name=Alice", "age=30", "address.city=Oslo"], ["nick"], ["visits=1"], SCHEMA
+    )
     assert expression == "SET #n0 = :v0, #n1 = :v1, #n2.#n3 = :v2 REMOVE #n4 ADD #n5 :v3"
     assert names == {"#n0": "name", "#n1": "age", "#n2": "address", "#n3": "city", "#n4": "nick", "#n5": "visits"}
     assert values == {":v0": {"S": "Alice"}, ":v1": {"N": "30"}, ":v2": {"S": "Oslo"}, ":v3": {"N": "1"}}
 
 
-@pytest.mark.parametrize("sets, removes, adds, message", [
-    ([], [], [], "nothing to update: give --set, --remove or --add"),
-    (["employeeid=x"], [], [], "cannot update key attribute 'employeeid'"),
-    (["novalue"], [], [], "--set 'novalue': expected attribute=value"),
-    ([], [], ["n=abc"], "--add 'n=abc': value must be a number"),
-    ([], ["a..b"], [], "invalid attribute path 'a..b': expected names and [n] indexes, as in a.b[0].c"),
-    (["x[=1"], [], [], "invalid attribute path 'x[': expected names and [n] indexes, as in a.b[0].c"),
-    ([], ["x[a]"], [], "invalid attribute path 'x[a]': expected names and [n] indexes, as in a.b[0].c"),
-    ([], ["[0]"], [], "invalid attribute path '[0]': expected names and [n] indexes, as in a.b[0].c"),
-    (["employeeid[0]=x"], [], [], "cannot update key attribute 'employeeid'"),
-])
+@pytest.mark.parametrize(
+    "sets, removes, adds, message",
+    [
+        ([], [], [], "nothing to update: give --set, --remove or --add"),
+        (["employeeid=x"], [], [], "cannot update key attribute 'employeeid'"),
+        (["novalue"], [], [], "--set 'novalue': expected attribute=value"),
+        ([], [], ["n=abc"], "--add 'n=abc': value must be a number"),
+        ([], ["a..b"], [], "invalid attribute path 'a..b': expected names and [n] indexes, as in a.b[0].c"),
+        (["x[=1"], [], [], "invalid attribute path 'x[': expected names and [n] indexes, as in a.b[0].c"),
+        ([], ["x[a]"], [], "invalid attribute path 'x[a]': expected names and [n] indexes, as in a.b[0].c"),
+        ([], ["[0]"], [], "invalid attribute path '[0]': expected names and [n] indexes, as in a.b[0].c"),
+        (["employeeid[0]=x"], [], [], "cannot update key attribute 'employeeid'"),
+    ],
+)
 def test_bad_updates(sets, removes, adds, message):
     with pytest.raises(InvalidInput) as error:
         build_update(sets, removes, adds, SCHEMA)

@@ -44,8 +44,9 @@ def logs(aws_credentials):
 
 
 def put(client, stream, *events):
-    client.put_log_events(logGroupName=GROUP, logStreamName=stream,
-                          logEvents=[{"timestamp": ts, "message": msg} for ts, msg in events])
+    client.put_log_events(
+        logGroupName=GROUP, logStreamName=stream, logEvents=[{"timestamp": ts, "message": msg} for ts, msg in events]
+    )
 
 
 def collect(tail: Tail, count: int) -> list:
@@ -196,8 +197,9 @@ def test_polling_backs_off_on_throttling(logs):
     now = int(time.time() * 1000)
     put(logs, "s1", (now, "one"))
     sleep = scripted_sleep([lambda: None] * 4)
-    tail = Tail(LogSource(_Throttling(logs, "filter_log_events", 2), GROUP), now - 1000, follow=True,
-                local=False, sleep=sleep)
+    tail = Tail(
+        LogSource(_Throttling(logs, "filter_log_events", 2), GROUP), now - 1000, follow=True, local=False, sleep=sleep
+    )
     items = []
     with pytest.raises(_Stop):
         for item in tail.events():
@@ -214,8 +216,14 @@ def test_live_tail_reconciles_with_filter_log_events(logs):
     put(logs, "s1", (now, "old"), (now + 1, "same"), (now + 1, "same"))
     source = LogSource(logs, GROUP)
     steps = [lambda: put(logs, "s2", (now + 2, "new")), lambda: None, lambda: None]
-    tail = Tail(source, now - 1000, follow=True, local=False, live_tail_arn=source.arn("us-east-1", "123456789012"),
-                sleep=scripted_sleep(steps))
+    tail = Tail(
+        source,
+        now - 1000,
+        follow=True,
+        local=False,
+        live_tail_arn=source.arn("us-east-1", "123456789012"),
+        sleep=scripted_sleep(steps),
+    )
     assert tail.live_tail_arn == f"arn:aws:logs:us-east-1:123456789012:log-group:{GROUP}"
     shown = []
     with pytest.raises(_Stop):
@@ -228,12 +236,16 @@ def test_live_tail_falls_back_to_polling_when_throttled(logs):
     now = int(time.time() * 1000)
     put(logs, "s1", (now, "one"))
     source = LogSource(_Throttling(logs, "start_live_tail", 1), GROUP)
-    tail = Tail(source, now - 1000, follow=True, local=False, live_tail_arn="arn:x", sleep=scripted_sleep([lambda: None]))
+    tail = Tail(
+        source, now - 1000, follow=True, local=False, live_tail_arn="arn:x", sleep=scripted_sleep([lambda: None])
+    )
     items = []
     with pytest.raises(_Stop):
         for item in tail.events():
             items.append(item)
-    assert isinstance(items[0], Notice) and items[0].text == "live tail unavailable (ThrottlingException): polling instead"
+    assert (
+        isinstance(items[0], Notice) and items[0].text == "live tail unavailable (ThrottlingException): polling instead"
+    )
     assert [i.message for i in items[1:]] == ["one"]
 
 
@@ -260,23 +272,46 @@ def test_live_tail_warns_when_sampled_and_reconnects_before_three_hours(logs, mo
     def update(ts, message, sampled=False):
         def advance():
             clock[0] += 3600  # each update an hour later
-            return {"sessionUpdate": {"sessionMetadata": {"sampled": sampled},
-                                      "sessionResults": [{"timestamp": ts, "message": message, "logStreamName": "s1"}]}}
+            return {
+                "sessionUpdate": {
+                    "sessionMetadata": {"sampled": sampled},
+                    "sessionResults": [{"timestamp": ts, "message": message, "logStreamName": "s1"}],
+                }
+            }
+
         return advance
 
     sessions = [
-        [{"sessionStart": {}}, update(now, "a", sampled=True), update(now + 1, "b"), update(now + 2, "c"),
-         update(now + 3, "never: the session is renewed first")],
+        [
+            {"sessionStart": {}},
+            update(now, "a", sampled=True),
+            update(now + 1, "b"),
+            update(now + 2, "c"),
+            update(now + 3, "never: the session is renewed first"),
+        ],
         [{"sessionStart": {}}, update(now + 3, "d")],
     ]
-    tail = Tail(LogSource(_ScriptedLive(logs, sessions), GROUP), now - 1000, follow=True, local=False, live_tail_arn="arn:x",
-                sleep=scripted_sleep([lambda: None]), clock=lambda: clock[0])
+    tail = Tail(
+        LogSource(_ScriptedLive(logs, sessions), GROUP),
+        now - 1000,
+        follow=True,
+        local=False,
+        live_tail_arn="arn:x",
+        sleep=scripted_sleep([lambda: None]),
+        clock=lambda: clock[0],
+    )
     items = []
     with pytest.raises(_Stop):
         for item in tail.events():
             items.append(item)
     texts = [i.text if isinstance(i, Notice) else i.message for i in items]
-    assert texts == ["AWS is sampling this live tail (over 500 events/s): some events are not shown", "a", "b", "c", "d"]
+    assert texts == [
+        "AWS is sampling this live tail (over 500 events/s): some events are not shown",
+        "a",
+        "b",
+        "c",
+        "d",
+    ]
 
 
 def test_seen_reconciles_sources_by_multiplicity():
@@ -297,14 +332,17 @@ RAW = [
     ("s1", "INIT_START Runtime Version: python:3.12.local"),
     ("s1", f"START RequestId: {REQUEST} Version: $LATEST"),
     ("s1", '{"eventName": "INSERT", "keys": {"employeeid": "E1"}, "new": {"employeeid": "E1", "name": "Ann"}}'),
-    ("s1", f"2024-05-01T12:00:00.123Z\t{REQUEST}\tINFO\t{{\"ok\": true}}"),
+    ("s1", f'2024-05-01T12:00:00.123Z\t{REQUEST}\tINFO\t{{"ok": true}}'),
     ("s1", f"[WARNING]\t2024-05-01T12:00:00.124Z\t{REQUEST}\tcareful"),
-    ("s1", "[ERROR] ValueError: boom\rTraceback (most recent call last):\r  File \"/var/task/handler.py\", line 3"),
+    ("s1", '[ERROR] ValueError: boom\rTraceback (most recent call last):\r  File "/var/task/handler.py", line 3'),
     ("s2", "START RequestId: other-request Version: $LATEST"),
     ("s2", "2024-05-01T12:00:01.000Z other-request Task timed out after 3.00 seconds"),
     ("s1", f"END RequestId: {REQUEST}"),
-    ("s1", f"REPORT RequestId: {REQUEST}\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t"
-           "Max Memory Used: 50 MB\tInit Duration: 101.20 ms"),
+    (
+        "s1",
+        f"REPORT RequestId: {REQUEST}\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t"
+        "Max Memory Used: 50 MB\tInit Duration: 101.20 ms",
+    ),
     ("s1", "plain line after the invocation"),
 ]
 
@@ -318,8 +356,14 @@ def rendered(fmt, terminal=False, **kwargs):
 
     renderer = Renderer(fmt, **kwargs)
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=terminal, color_system="standard" if terminal else None,
-                      width=200, soft_wrap=True, highlight=False)
+    console = Console(
+        file=buffer,
+        force_terminal=terminal,
+        color_system="standard" if terminal else None,
+        width=200,
+        soft_wrap=True,
+        highlight=False,
+    )
     for event in events():
         out = renderer.render(event)
         if out is not None:
@@ -333,7 +377,7 @@ def test_pretty_folds_summarises_and_prints_json():
     assert "END RequestId" not in text  # folded
     assert lines[1] == f"12:00:00.001 8f5b2f4e START {REQUEST} ($LATEST)"
     assert lines[2].startswith("12:00:00.002 8f5b2f4e INFO  {") and '"eventName": "INSERT"' in text
-    assert "12:00:00.003 8f5b2f4e INFO  {\"ok\": true}" in text  # Node-style prefix stripped, JSON kept
+    assert '12:00:00.003 8f5b2f4e INFO  {"ok": true}' in text  # Node-style prefix stripped, JSON kept
     assert "12:00:00.004 8f5b2f4e WARN  careful" in text
     assert "8f5b2f4e ERROR ValueError: boom\nTraceback (most recent call last):" in text
     assert "12:00:00.007 other-re ERROR Task timed out after 3.00 seconds\n" in text
@@ -345,8 +389,12 @@ def test_pretty_folds_summarises_and_prints_json():
 def test_pretty_long_json_is_indented():
     from rich.console import Console
 
-    payload = {"eventName": "MODIFY", "keys": {"employeeid": "E1"}, "old": {"name": "A" * 60},
-               "new": {"name": "B" * 60}}
+    payload = {
+        "eventName": "MODIFY",
+        "keys": {"employeeid": "E1"},
+        "old": {"name": "A" * 60},
+        "new": {"name": "B" * 60},
+    }
     buffer = io.StringIO()
     out = Renderer("pretty").render(LogEvent(0, json.dumps(payload), "s"))
     Console(file=buffer, width=200).print(out)
@@ -390,6 +438,15 @@ def test_request_id_and_grep_select_lines():
 
 
 def test_report_summary_with_a_status():
-    assert summarise_report({"Duration": "3000.00 ms", "Billed Duration": "3000 ms", "Memory Size": "128 MB",
-                             "Max Memory Used": "40 MB", "Status": "timeout"}) == \
-        "3000.00 ms (billed 3000 ms) · 40/128 MB · status timeout"
+    assert (
+        summarise_report(
+            {
+                "Duration": "3000.00 ms",
+                "Billed Duration": "3000 ms",
+                "Memory Size": "128 MB",
+                "Max Memory Used": "40 MB",
+                "Status": "timeout",
+            }
+        )
+        == "3000.00 ms (billed 3000 ms) · 40/128 MB · status timeout"
+    )

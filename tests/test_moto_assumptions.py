@@ -77,9 +77,15 @@ def test_table_attributes_used_by_streams():
         "assumptions",
         schema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
         attr=[{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "r", "AttributeType": "S"}],
-        throughput=None, billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None,
-        streams={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}, sse_specification=None, tags=[],
-        deletion_protection_enabled=False, warm_throughput=None,
+        throughput=None,
+        billing_mode="PAY_PER_REQUEST",
+        indexes=None,
+        global_indexes=None,
+        streams={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        sse_specification=None,
+        tags=[],
+        deletion_protection_enabled=False,
+        warm_throughput=None,
     )
     try:
         assert table.stream_specification["StreamViewType"] == "NEW_IMAGE"
@@ -105,10 +111,18 @@ def test_moto_never_expires_ttl_items_itself():
     # streams.py runs its own TTL sweeper; moto must keep an expired item until someone deletes it.
     backend = dynamodb_backends["123456789012"]["us-east-1"]
     table = backend.create_table(
-        "assumptions-ttl", schema=[{"AttributeName": "k", "KeyType": "HASH"}],
-        attr=[{"AttributeName": "k", "AttributeType": "S"}], throughput=None, billing_mode="PAY_PER_REQUEST",
-        indexes=None, global_indexes=None, streams=None, sse_specification=None, tags=[],
-        deletion_protection_enabled=False, warm_throughput=None,
+        "assumptions-ttl",
+        schema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        attr=[{"AttributeName": "k", "AttributeType": "S"}],
+        throughput=None,
+        billing_mode="PAY_PER_REQUEST",
+        indexes=None,
+        global_indexes=None,
+        streams=None,
+        sse_specification=None,
+        tags=[],
+        deletion_protection_enabled=False,
+        warm_throughput=None,
     )
     try:
         backend.update_time_to_live("assumptions-ttl", {"Enabled": True, "AttributeName": "exp"})
@@ -127,7 +141,7 @@ def test_streams_api_handler_methods(name):
 
     text = inspect.getsource(responses)
     assert f"    def {name}(self) -> ActionResult:" in text
-    assert callable(getattr(DynamoDBStreamsHandler, "_get_param"))
+    assert callable(DynamoDBStreamsHandler._get_param)
 
 
 def test_json_errors_render_with_the_short_code():

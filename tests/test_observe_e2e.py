@@ -18,9 +18,9 @@ import threading
 import time
 
 import pytest
+from support import cli_env, make_project, run_cli, wait_until
 
 from ddbstream.errors import ExitCode
-from support import cli_env, make_project, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -76,8 +76,10 @@ def test_poison_record_to_dlq_show_replay_and_health(project):
     # Still broken: the replay fails again and the message stays.
     again = run_cli("dlq", "replay", message_id, cwd=project)
     assert again.returncode == int(ExitCode.ERROR)
-    assert again.stdout.strip() == f"failed {message_id}: 1 of 1 record(s) failed again " \
-                                   f"(sequence numbers {row['startSequenceNumber']}); kept in the queue"
+    assert (
+        again.stdout.strip() == f"failed {message_id}: 1 of 1 record(s) failed again "
+        f"(sequence numbers {row['startSequenceNumber']}); kept in the queue"
+    )
     assert again.stderr.strip() == "error: 1 of 1 message(s) could not be replayed"
     assert [r["messageId"] for r in dlq_rows(project)] == [message_id]
 
@@ -150,17 +152,19 @@ def test_tail_shows_the_handlers_lines_in_each_format(project):
     assert re.fullmatch(rf"\d\d:\d\d:\d\d\.\d{{3}} {request_id[:8]} START {request_id} \(\$LATEST\)", lines[0])
     assert re.fullmatch(rf"\d\d:\d\d:\d\d\.\d{{3}} {request_id[:8]} INFO", lines[1])
     end = lines.index("  }")  # a long JSON payload is indented under its line
-    assert lines[2] == "  {" and json.loads("\n".join(lines[2:end + 1])) == payload
-    assert re.fullmatch(rf"\d\d:\d\d:\d\d\.\d{{3}} {request_id[:8]} REPORT [\d.]+ ms \(billed \d+ ms\) · \d+/128 MB.*",
-                        lines[-1])
+    assert lines[2] == "  {" and json.loads("\n".join(lines[2 : end + 1])) == payload
+    assert re.fullmatch(
+        rf"\d\d:\d\d:\d\d\.\d{{3}} {request_id[:8]} REPORT [\d.]+ ms \(billed \d+ ms\) · \d+/128 MB.*", lines[-1]
+    )
     assert not any("END RequestId" in line for line in lines)
     assert "\x1b[" not in pretty  # plain text when piped
 
 
 def test_tail_follow_prints_new_lines_and_stops_cleanly(project):
     command = [sys.executable, "-m", "ddbstream", "tail", "--follow", "--since", "1s", "--format", "raw"]
-    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=cli_env())
+    process = subprocess.Popen(
+        command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()
+    )
     lines: list[str] = []
 
     def read():
@@ -174,7 +178,7 @@ def test_tail_follow_prints_new_lines_and_stops_cleanly(project):
         def shown():
             if any('"F1"' in line for line in lines):
                 return True
-            ok("put", "--item", '{"employeeid": "F1", "n": %d}' % time.time_ns(), cwd=project)
+            ok("put", "--item", f'{{"employeeid": "F1", "n": {time.time_ns()}}}', cwd=project)
             return False
 
         wait_until(shown, 30, interval=0.3, message="tail -f to print the new record's line")
@@ -191,8 +195,9 @@ def test_tail_into_a_closed_pipe_ends_quietly(project):
     ok("put", "--item", '{"employeeid": "P1"}', cwd=project)
     _handler_line_for(project, "P1", "raw")
     script = f"set -o pipefail; '{sys.executable}' -m ddbstream tail --since 10m --format raw | head -n 1"
-    result = subprocess.run(["bash", "-c", script], cwd=project, capture_output=True, text=True, env=cli_env(),
-                            timeout=60)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=project, capture_output=True, text=True, env=cli_env(), timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1 and result.stderr == ""
 
@@ -205,8 +210,14 @@ def _run_on_a_terminal(project, args: list[str], env: dict[str, str], until, tim
     import select
 
     master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "ddbstream", *args], cwd=project, stdin=subprocess.DEVNULL,
-                               stdout=slave, stderr=slave, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ddbstream", *args],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+    )
     os.close(slave)
     output = b""
     deadline = time.monotonic() + timeout
@@ -233,30 +244,52 @@ COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;5;\d+)m")
 
 def test_tail_on_a_terminal_shows_a_status_line_colours_and_honours_no_color(project):
     env = {k: v for k, v in cli_env(COLUMNS="120").items() if k != "NO_COLOR"}
-    waiting = _run_on_a_terminal(project, ["tail", "-f", "--since", "1s"], env,
-                                 "waiting for log events in /aws/lambda/employees_stream_consumer")
+    waiting = _run_on_a_terminal(
+        project, ["tail", "-f", "--since", "1s"], env, "waiting for log events in /aws/lambda/employees_stream_consumer"
+    )
     assert "Traceback" not in waiting
 
     ok("put", "--item", '{"employeeid": "C1"}', cwd=project)
-    coloured = _run_on_a_terminal(project, ["tail", "--since", "10m", "--request-id",
-                                            _request_of(project, "C1")], env, "REPORT")
+    coloured = _run_on_a_terminal(
+        project, ["tail", "--since", "10m", "--request-id", _request_of(project, "C1")], env, "REPORT"
+    )
     assert COLOUR.search(coloured) and '"C1"' in re.sub(r"\x1b\[[0-9;]*m", "", coloured)
-    plain = _run_on_a_terminal(project, ["tail", "--since", "10m", "--request-id", _request_of(project, "C1")],
-                               {**env, "NO_COLOR": "1"}, "REPORT")
+    plain = _run_on_a_terminal(
+        project,
+        ["tail", "--since", "10m", "--request-id", _request_of(project, "C1")],
+        {**env, "NO_COLOR": "1"},
+        "REPORT",
+    )
     assert not COLOUR.search(plain) and '"C1"' in plain
 
 
 def _request_of(project, key: str) -> str:
     out = _handler_line_for(project, key, "json")
-    return next(json.loads(line)["requestId"] for line in out.splitlines()
-                if f'"{key}"' in line and json.loads(line)["kind"] == "log")
+    return next(
+        json.loads(line)["requestId"]
+        for line in out.splitlines()
+        if f'"{key}"' in line and json.loads(line)["kind"] == "log"
+    )
 
 
 def test_status_watch_refreshes_in_place(project):
-    output = _run_on_a_terminal(project, ["status", "--watch", "--interval", "0.5"], cli_env(COLUMNS="120"),
-                                lambda text: text.count("updated ") >= 2, timeout=30)
+    output = _run_on_a_terminal(
+        project,
+        ["status", "--watch", "--interval", "0.5"],
+        cli_env(COLUMNS="120"),
+        lambda text: text.count("updated ") >= 2,
+        timeout=30,
+    )
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
-    for part in ("table employees", "ACTIVE", "mapping ", "Enabled", "function employees_stream_consumer",
-                 "dead-letter queue", "local daemon", "every 0.5 s · Ctrl-C to stop"):
+    for part in (
+        "table employees",
+        "ACTIVE",
+        "mapping ",
+        "Enabled",
+        "function employees_stream_consumer",
+        "dead-letter queue",
+        "local daemon",
+        "every 0.5 s · Ctrl-C to stop",
+    ):
         assert part in plain, part
     assert "Traceback" not in output

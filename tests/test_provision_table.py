@@ -4,8 +4,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ddbstream.provision.table import provision_table
 from ddbstream.provision.run import Provisioning
+from ddbstream.provision.table import provision_table
 from ddbstream.spec import load_spec
 
 
@@ -30,8 +30,10 @@ def test_indexes_are_created_with_their_attribute_types(project, dynamodb):
     table = dynamodb.describe_table(TableName="employees")["Table"]
     [index] = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "ByDept"
-    assert index["KeySchema"] == [{"AttributeName": "dept", "KeyType": "HASH"},
-                                  {"AttributeName": "hired", "KeyType": "RANGE"}]
+    assert index["KeySchema"] == [
+        {"AttributeName": "dept", "KeyType": "HASH"},
+        {"AttributeName": "hired", "KeyType": "RANGE"},
+    ]
     assert index["Projection"] == {"ProjectionType": "ALL"}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert types == {"employeeid": "S", "dept": "S", "hired": "N"}
@@ -49,8 +51,10 @@ def test_an_index_added_later_is_created_without_drift_notes(project, dynamodb):
 def test_key_schema_drift_is_noted_not_applied(project, dynamodb):
     _run(project, dynamodb)
     _, notes = _run(project, dynamodb, "hash_key=other")
-    assert notes == ["table employees has key schema employeeid (S, HASH) but the spec says other (S, HASH): "
-                     "a key schema cannot change; run 'ddbstream down' (local) or recreate the table"]
+    assert notes == [
+        "table employees has key schema employeeid (S, HASH) but the spec says other (S, HASH): "
+        "a key schema cannot change; run 'ddbstream down' (local) or recreate the table"
+    ]
     table = dynamodb.describe_table(TableName="employees")["Table"]
     assert table["KeySchema"] == [{"AttributeName": "employeeid", "KeyType": "HASH"}]
 

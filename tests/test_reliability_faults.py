@@ -17,11 +17,11 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
+from reliability_support import consumer_dir
+from support import cli_env, make_project, run_cli, wait_until
 
 from ddbstream.load import DlqView, HandlerLog, account, read_stream, stream_records
 from ddbstream.targets.local import pid_running, ping
-from reliability_support import consumer_dir
-from support import cli_env, make_project, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 3  # the function's timeout (s)
@@ -35,20 +35,36 @@ def fault_stack(tmp_path_factory):
     markers.mkdir()
     env = {"MARKER_DIR": str(markers)}
     result = run_cli(
-        "up", "--json",
-        "--var", f"lambda_source_dir={consumer_dir(project)}",
-        "--var", "lambda_handler=fault_handler.lambda_handler",
-        "--var", f"lambda_timeout={TIMEOUT}",
-        "--var", f"lambda_environment={json.dumps(env)}",
-        "--var", "maximum_retry_attempts=1",
-        "--var", "bisect_batch_on_function_error=true",
-        "--var", "batch_size=10",
-        cwd=project)
+        "up",
+        "--json",
+        "--var",
+        f"lambda_source_dir={consumer_dir(project)}",
+        "--var",
+        "lambda_handler=fault_handler.lambda_handler",
+        "--var",
+        f"lambda_timeout={TIMEOUT}",
+        "--var",
+        f"lambda_environment={json.dumps(env)}",
+        "--var",
+        "maximum_retry_attempts=1",
+        "--var",
+        "bisect_batch_on_function_error=true",
+        "--var",
+        "batch_size=10",
+        cwd=project,
+    )
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    clients = {name: boto3.client(name, endpoint_url=info["endpoint"], region_name="us-east-1",
-                                  aws_access_key_id="testing", aws_secret_access_key="testing")
-               for name in ("dynamodb", "dynamodbstreams", "logs", "sqs")}
+    clients = {
+        name: boto3.client(
+            name,
+            endpoint_url=info["endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        for name in ("dynamodb", "dynamodbstreams", "logs", "sqs")
+    }
     yield project, info, clients, markers
     if (project / ".ddbstream" / "state.json").exists():
         run_cli("down", cwd=project)
@@ -81,12 +97,17 @@ def _settled(ledger, keys):
 
     def done():
         records, accounting = ledger.outcome()
-        mine = {json.loads(r.key_id)["employeeid"]["S"]: r.sequence_number for r in records
-                if json.loads(r.key_id)["employeeid"]["S"] in keys}
+        mine = {
+            json.loads(r.key_id)["employeeid"]["S"]: r.sequence_number
+            for r in records
+            if json.loads(r.key_id)["employeeid"]["S"] in keys
+        }
         if len(mine) < len(keys) or any(seq in accounting.pending for seq in mine.values()):
             return None
-        return {key: ("processed" if seq in accounting.processed_ids else "dlq" if seq in accounting.dlq_ids
-                      else "other") for key, seq in mine.items()}, accounting
+        return {
+            key: ("processed" if seq in accounting.processed_ids else "dlq" if seq in accounting.dlq_ids else "other")
+            for key, seq in mine.items()
+        }, accounting
 
     return wait_until(done, 90, 0.2, f"records of {sorted(keys)} to settle")
 
@@ -121,8 +142,9 @@ def test_failing_handler_sends_the_record_to_the_dlq_and_keeps_serving(fault_sta
     outcome, accounting = _settled(Ledger(info, clients), {before, bad, after})
     assert outcome == {before: "processed", bad: "dlq", after: "processed"}
     assert not accounting.both and not accounting.dlq_twice and not accounting.unexplained
-    events = clients["logs"].filter_log_events(logGroupName=info["resources"]["log_group"],
-                                               filterPattern=f'"{EVIDENCE[fault]}"', interleaved=True)["events"]
+    events = clients["logs"].filter_log_events(
+        logGroupName=info["resources"]["log_group"], filterPattern=f'"{EVIDENCE[fault]}"', interleaved=True
+    )["events"]
     assert events, f"no {EVIDENCE[fault]!r} in the function's log"
     _serving(info, clients)
 
@@ -132,8 +154,9 @@ def test_ten_megabytes_printed_at_once(fault_stack):
     _put(clients, "big", fault="bigprint")
     outcome, _ = _settled(Ledger(info, clients), {"big"})
     assert outcome == {"big": "processed"}
-    events = clients["logs"].filter_log_events(logGroupName=info["resources"]["log_group"],
-                                               filterPattern='"bigprint"', interleaved=True)["events"]
+    events = clients["logs"].filter_log_events(
+        logGroupName=info["resources"]["log_group"], filterPattern='"bigprint"', interleaved=True
+    )["events"]
     assert any('"bigprint": "done"' in e["message"] for e in events)
     _serving(info, clients)
 
@@ -143,8 +166,11 @@ def test_worker_killed_from_outside(fault_stack):
     _put(clients, "victim", fault="killme")
 
     def pid_logged():
-        for page in clients["logs"].get_paginator("filter_log_events").paginate(
-                logGroupName=info["resources"]["log_group"], filterPattern='"killme"', interleaved=True):
+        for page in (
+            clients["logs"]
+            .get_paginator("filter_log_events")
+            .paginate(logGroupName=info["resources"]["log_group"], filterPattern='"killme"', interleaved=True)
+        ):
             for event in page["events"]:
                 if event["message"].startswith('{"killme"'):
                     return json.loads(event["message"])["pid"]
@@ -154,8 +180,9 @@ def test_worker_killed_from_outside(fault_stack):
     os.kill(pid, signal.SIGKILL)
     outcome, _ = _settled(Ledger(info, clients), {"victim"})
     assert outcome == {"victim": "processed"}  # the retry, in a fresh worker, processed it
-    reports = clients["logs"].filter_log_events(logGroupName=info["resources"]["log_group"],
-                                                filterPattern='"signal: killed"', interleaved=True)["events"]
+    reports = clients["logs"].filter_log_events(
+        logGroupName=info["resources"]["log_group"], filterPattern='"signal: killed"', interleaved=True
+    )["events"]
     assert reports, "the killed invocation was not reported as a runtime exit"
     _serving(info, clients)
 
@@ -164,8 +191,10 @@ def test_client_disconnecting_mid_request(fault_stack):
     project, info, clients, _ = fault_stack
     address = urlparse(info["endpoint"])
     body = b'{"TableName": "employees", "Item": {"employeeid": {"S": "half"}}}'
-    head = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
-            b"X-Amz-Target: DynamoDB_20120810.PutItem\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    head = (
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        b"X-Amz-Target: DynamoDB_20120810.PutItem\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
     for partial in (b"", b"POST / HT", head[:40], head, head + body[:20], b"GET /_ddbstream/health HTTP/1.1\r\n"):
         for _ in range(5):
             with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
@@ -183,13 +212,30 @@ def test_down_while_a_batch_is_in_flight(fault_stack):
     project, info, clients, markers = fault_stack
     _put(clients, "slowpoke", fault="slow")
     arn = info["resources"]["stream_arn"]
-    event_id = wait_until(lambda: next((r.event_id for r in stream_records(read_stream(clients["dynamodbstreams"], arn), arn)
-                                        if "slowpoke" in r.key_id), None), 10, 0.05, "the slow record")
+    event_id = wait_until(
+        lambda: next(
+            (
+                r.event_id
+                for r in stream_records(read_stream(clients["dynamodbstreams"], arn), arn)
+                if "slowpoke" in r.key_id
+            ),
+            None,
+        ),
+        10,
+        0.05,
+        "the slow record",
+    )
     wait_until(lambda: (markers / f"started-{event_id}").exists(), 30, 0.01, "the slow batch to start")
     pid = json.loads((project / ".ddbstream" / "state.json").read_text())["pid"]
     daemon_log = project / ".ddbstream" / "daemon.log"
-    down = subprocess.Popen([sys.executable, "-m", "ddbstream", "down"], cwd=project, env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    down = subprocess.Popen(
+        [sys.executable, "-m", "ddbstream", "down"],
+        cwd=project,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_until(lambda: ": stopping" in daemon_log.read_text(), 30, 0.01, "the daemon to begin stopping")
         assert down.poll() is None and pid_running(pid), "down returned while the batch was still in flight"

@@ -5,10 +5,10 @@ from collections import Counter
 
 import boto3
 import pytest
+from support import run_cli
 
 from ddbstream.errors import ExitCode
 from ddbstream.load import make_plan, percentile
-from support import run_cli
 
 SCHEMA = [("employeeid", "S")]
 
@@ -56,13 +56,22 @@ def test_load_command_accounts_for_every_event(stack):
     assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"]
 
     # Cross-check against the stream and the log group read independently of ddbstream.load.
-    clients = {name: boto3.client(name, endpoint_url=info["endpoint"], region_name="us-east-1",
-                                  aws_access_key_id="testing", aws_secret_access_key="testing")
-               for name in ("dynamodbstreams", "logs")}
+    clients = {
+        name: boto3.client(
+            name,
+            endpoint_url=info["endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        for name in ("dynamodbstreams", "logs")
+    }
     streams = clients["dynamodbstreams"]
     arn = info["resources"]["stream_arn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     event_ids = set()
     while iterator:
         page = streams.get_records(ShardIterator=iterator, Limit=1000)
@@ -72,8 +81,11 @@ def test_load_command_accounts_for_every_event(stack):
         iterator = page.get("NextShardIterator")
     assert len(event_ids) == 300
     logged = set()
-    for page in clients["logs"].get_paginator("filter_log_events").paginate(
-            logGroupName=info["resources"]["log_group"], interleaved=True):
+    for page in (
+        clients["logs"]
+        .get_paginator("filter_log_events")
+        .paginate(logGroupName=info["resources"]["log_group"], interleaved=True)
+    ):
         for event in page["events"]:
             if event["message"].startswith("{"):
                 logged.add(json.loads(event["message"]).get("eventID"))
@@ -87,11 +99,13 @@ def test_load_command_accounts_for_every_event(stack):
 @pytest.mark.e2e
 def test_load_refuses_bad_options_before_writing(stack):
     project, _ = stack
-    for args, fragment in ((["--count", "0"], "--count must be at least 1"),
-                           (["--rate", "-1"], "--rate must be 0 (no limit) or more"),
-                           (["--workers", "0"], "--workers must be between 1 and 64"),
-                           (["--keys", "0"], "--keys must be at least 1"),
-                           (["--wait", "-5"], "--wait must be 0 or more seconds")):
+    for args, fragment in (
+        (["--count", "0"], "--count must be at least 1"),
+        (["--rate", "-1"], "--rate must be 0 (no limit) or more"),
+        (["--workers", "0"], "--workers must be between 1 and 64"),
+        (["--keys", "0"], "--keys must be at least 1"),
+        (["--wait", "-5"], "--wait must be 0 or more seconds"),
+    ):
         result = run_cli("load", *args, cwd=project)
         assert result.returncode == ExitCode.INVALID_INPUT, result.stderr
         assert result.stderr.strip() == f"error: {fragment}" and "Traceback" not in result.stderr
@@ -112,15 +126,29 @@ class _Logs:
 
 
 def _invocation(events, stream, request, ts, lines, status=""):
-    events.append({"timestamp": ts, "message": f"START RequestId: {request} Version: $LATEST",
-                   "logStreamName": stream, "eventId": str(len(events))})
+    events.append(
+        {
+            "timestamp": ts,
+            "message": f"START RequestId: {request} Version: $LATEST",
+            "logStreamName": stream,
+            "eventId": str(len(events)),
+        }
+    )
     for line in lines:
-        events.append({"timestamp": ts, "message": json.dumps(line), "logStreamName": stream,
-                       "eventId": str(len(events))})
-    events.append({"timestamp": ts, "message": f"END RequestId: {request}", "logStreamName": stream,
-                   "eventId": str(len(events))})
-    events.append({"timestamp": ts, "message": f"REPORT RequestId: {request}\tDuration: 1.00 ms{status}",
-                   "logStreamName": stream, "eventId": str(len(events))})
+        events.append(
+            {"timestamp": ts, "message": json.dumps(line), "logStreamName": stream, "eventId": str(len(events))}
+        )
+    events.append(
+        {"timestamp": ts, "message": f"END RequestId: {request}", "logStreamName": stream, "eventId": str(len(events))}
+    )
+    events.append(
+        {
+            "timestamp": ts,
+            "message": f"REPORT RequestId: {request}\tDuration: 1.00 ms{status}",
+            "logStreamName": stream,
+            "eventId": str(len(events)),
+        }
+    )
 
 
 def _records(*specs):
@@ -181,10 +209,13 @@ def test_accounting_ignores_open_invocations_and_unhandled_errors():
     records = _records(("1", "a"), ("2", "b"))
     events = []
     _invocation(events, "s1", "r1", 1000, [_line("1")])
-    events.insert(len(events) - 2, {"timestamp": 1000, "message": "[ERROR] RuntimeError: boom",
-                                    "logStreamName": "s1", "eventId": "x1"})
-    events.append({"timestamp": 1001, "message": "START RequestId: r2 Version: $LATEST", "logStreamName": "s1",
-                   "eventId": "x2"})
+    events.insert(
+        len(events) - 2,
+        {"timestamp": 1000, "message": "[ERROR] RuntimeError: boom", "logStreamName": "s1", "eventId": "x1"},
+    )
+    events.append(
+        {"timestamp": 1001, "message": "START RequestId: r2 Version: $LATEST", "logStreamName": "s1", "eventId": "x2"}
+    )
     events.append({"timestamp": 1001, "message": json.dumps(_line("2")), "logStreamName": "s1", "eventId": "x3"})
     a = _account(events, records)
     assert a.processed_ids == set() and sorted(a.pending) == ["1", "2"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from reliability_support import check, choose_faults, consumer_dir, fault_environment, up_arguments
+from support import run_cli
 
 from ddbstream.load import Pipeline, make_plan, run_load
 from ddbstream.state import read_state
-from reliability_support import check, choose_faults, consumer_dir, fault_environment, up_arguments
-from support import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,12 @@ def test_no_event_is_lost(project):
         problems, figures = check(report, env)
         print("\nreliability figures:", json.dumps(figures, sort_keys=True))
         assert not problems, "\n".join(problems)
-        assert figures["faultsInjected"] == {"raise": figures["faultsInjected"]["raise"], "hang": 2, "exit": 2, "segv": 1}
+        assert figures["faultsInjected"] == {
+            "raise": figures["faultsInjected"]["raise"],
+            "hang": 2,
+            "exit": 2,
+            "segv": 1,
+        }
         assert 60 <= figures["faultsInjected"]["raise"] <= 160  # about 5% of 2,000
         # Retries happened (the faults force them) and every duplicate has a retry behind it.
         assert figures["redeliveries"] > 0 and figures["unexplainedDuplicates"] == 0
@@ -45,7 +50,9 @@ def test_no_event_is_lost(project):
         assert len(messages) == figures["dlqMessages"]
         hang_write = chosen["hang"][0]
         hang_seq = next(r.sequence_number for r in report.records if r.write == hang_write)
-        holder = next(m for m in messages if int(m["startSequenceNumber"]) <= int(hang_seq) <= int(m["endSequenceNumber"]))
+        holder = next(
+            m for m in messages if int(m["startSequenceNumber"]) <= int(hang_seq) <= int(m["endSequenceNumber"])
+        )
         shown = run_cli("dlq", "show", holder["messageId"], "--records", "--json", cwd=project)
         assert shown.returncode == 0, shown.stderr
         assert str(hang_write) in shown.stdout and hang_seq in shown.stdout

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+from support import wait_until
+
 from ddbstream.clients import client_for
 from ddbstream.events import make_event, make_stream_record
 from ddbstream.state import read_state
-from support import wait_until
 
 
 def test_up_deploys_the_consumer_and_it_runs_in_the_daemon(stack):
@@ -20,8 +21,13 @@ def test_up_deploys_the_consumer_and_it_runs_in_the_daemon(stack):
     assert config["Environment"]["Variables"]["TABLE_NAME"] == "employees"
 
     # The key has letters no request id (hex UUID) can contain, so the filter matches only its line.
-    event = make_event([make_stream_record("INSERT", {"employeeid": "ann-xyz"}, {"employeeid": "ann-xyz", "name": "Ann"},
-                                           sequence_number=4200)])
+    event = make_event(
+        [
+            make_stream_record(
+                "INSERT", {"employeeid": "ann-xyz"}, {"employeeid": "ann-xyz", "name": "Ann"}, sequence_number=4200
+            )
+        ]
+    )
     response = lam.invoke(FunctionName=resources["function_arn"], Payload=json.dumps(event))
     assert "FunctionError" not in response
     assert json.loads(response["Payload"].read()) == {"batchItemFailures": []}
@@ -33,7 +39,9 @@ def test_up_deploys_the_consumer_and_it_runs_in_the_daemon(stack):
         try:
             return [json.loads(e["message"]) for e in events]
         except ValueError:
-            raise AssertionError(f"a log event is not one whole JSON line: {[e['message'] for e in events]!r}")
+            raise AssertionError(
+                f"a log event is not one whole JSON line: {[e['message'] for e in events]!r}"
+            ) from None
 
     lines = wait_until(consumer_line, timeout=10, message="the consumer's log line")
     assert lines[0]["eventName"] == "INSERT"

@@ -15,11 +15,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support import wait_until
 
 from ddbstream.clients import local_client
 from ddbstream.state import State
 from ddbstream.targets.local import ping, start_daemon, stop_daemon
-from support import wait_until
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions"
 REGION = "us-east-1"
@@ -77,8 +77,15 @@ def make_function(clients, role):
 
     def make(module: str, code: bytes | None = None, **config) -> str:
         name = f"{module}-{next(_counter)}"
-        args = dict(FunctionName=name, Runtime="python3.12", Role=role, Handler=f"{module}.handler",
-                    Code={"ZipFile": code or fixture_zip()}, Timeout=3, MemorySize=128)
+        args = dict(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=f"{module}.handler",
+            Code={"ZipFile": code or fixture_zip()},
+            Timeout=3,
+            MemorySize=128,
+        )
         args.update(config)
         clients["lambda"].create_function(**args)
         return name
@@ -120,13 +127,17 @@ def invocation_lines(events: list[dict], request_id: str) -> list[str]:
     messages = [e["message"] for e in events]
     start = messages.index(f"START RequestId: {request_id} Version: $LATEST")
     end = next(i for i, m in enumerate(messages) if m.startswith(f"REPORT RequestId: {request_id}"))
-    return messages[start:end + 1]
+    return messages[start : end + 1]
 
 
 def test_request_response_payload_context_and_logs(clients, make_function, daemon):
     name = make_function("ok", Timeout=5, MemorySize=256)
-    first, payload = invoke(clients, name, {"id": 1}, ClientContext=base64.b64encode(
-        json.dumps({"custom": {"from": "test"}}).encode()).decode())
+    first, payload = invoke(
+        clients,
+        name,
+        {"id": 1},
+        ClientContext=base64.b64encode(json.dumps({"custom": {"from": "test"}}).encode()).decode(),
+    )
     request_id = first["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     assert first["StatusCode"] == 200 and "FunctionError" not in first
     assert first["ExecutedVersion"] == "$LATEST"
@@ -170,7 +181,8 @@ def test_event_and_dry_run(clients, make_function):
     events = log_messages(clients, name, until="REPORT RequestId:")
     messages = [e["message"] for e in events]
     assert messages.index("ok: handling {'marker': 'async-1'}") < next(
-        i for i, m in enumerate(messages) if m.startswith("REPORT RequestId:"))
+        i for i, m in enumerate(messages) if m.startswith("REPORT RequestId:")
+    )
 
     dry = clients["lambda"].invoke(FunctionName=name, InvocationType="DryRun")
     assert dry["StatusCode"] == 204
@@ -182,7 +194,8 @@ def test_unknown_function_and_bad_payload(clients, make_function):
     with pytest.raises(lam.exceptions.ResourceNotFoundException) as info:
         lam.invoke(FunctionName="no-such-function", Payload=b"{}")
     assert info.value.response["Error"]["Message"] == (
-        f"Function not found: arn:aws:lambda:{REGION}:123456789012:function:no-such-function")
+        f"Function not found: arn:aws:lambda:{REGION}:123456789012:function:no-such-function"
+    )
     name = make_function("ok")
     with pytest.raises(lam.exceptions.InvalidRequestContentException):
         lam.invoke(FunctionName=name, Payload=b"{not json")
@@ -214,18 +227,39 @@ def test_function_error_is_unhandled_with_the_runtime_error_body(clients, make_f
 FAILURES = [
     # (module, config, event, errorType, errorMessage after "RequestId: <id> Error: ", next event)
     ("sleep", {"Timeout": 1}, {}, "Sandbox.Timedout", "Task timed out after 1.00 seconds", {"seconds": 0}),
-    ("exit", {}, {"how": "sys.exit", "code": 1}, "Runtime.ExitError",
-     "Runtime exited with error: exit status 1", {"how": "none"}),
+    (
+        "exit",
+        {},
+        {"how": "sys.exit", "code": 1},
+        "Runtime.ExitError",
+        "Runtime exited with error: exit status 1",
+        {"how": "none"},
+    ),
     ("exit", {}, {"how": "abort"}, "Runtime.ExitError", "Runtime exited with error: signal: aborted", {"how": "none"}),
-    ("exit", {}, {"how": "segfault"}, "Runtime.ExitError",
-     "Runtime exited with error: signal: segmentation fault", {"how": "none"}),
-    ("memory", {"MemorySize": 128}, {"mb": 400}, "Runtime.OutOfMemory",
-     "Runtime exited with error: signal: killed", {"mb": 1}),
+    (
+        "exit",
+        {},
+        {"how": "segfault"},
+        "Runtime.ExitError",
+        "Runtime exited with error: signal: segmentation fault",
+        {"how": "none"},
+    ),
+    (
+        "memory",
+        {"MemorySize": 128},
+        {"mb": 400},
+        "Runtime.OutOfMemory",
+        "Runtime exited with error: signal: killed",
+        {"mb": 1},
+    ),
 ]
 
 
-@pytest.mark.parametrize("module,config,event,error_type,message,next_event", FAILURES,
-                         ids=["timeout", "sys.exit", "abort", "segfault", "out-of-memory"])
+@pytest.mark.parametrize(
+    "module,config,event,error_type,message,next_event",
+    FAILURES,
+    ids=["timeout", "sys.exit", "abort", "segfault", "out-of-memory"],
+)
 def test_failures_end_the_worker_and_the_next_invoke_works(
     clients, make_function, daemon, module, config, event, error_type, message, next_event
 ):
@@ -239,8 +273,9 @@ def test_failures_end_the_worker_and_the_next_invoke_works(
     report = REPORT.match(lines[-1])
     assert report and report["id"] == request_id
     if error_type == "Sandbox.Timedout":
-        assert re.fullmatch(rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z {request_id} Task timed out after 1\.00 seconds",
-                            lines[-3])
+        assert re.fullmatch(
+            rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z {request_id} Task timed out after 1\.00 seconds", lines[-3]
+        )
         assert report["status"] == "\tStatus: timeout"
     else:
         assert lines[-4:-2] == [f"RequestId: {request_id} Error: {message}", error_type]
@@ -259,16 +294,21 @@ def test_init_error_is_reported_and_retried_on_the_next_invoke(clients, make_fun
         assert response["FunctionError"] == "Unhandled"
         assert payload["errorType"] == "Runtime.ImportModuleError"
         assert payload["errorMessage"] == (
-            "Unable to import module 'import_error': No module named 'ddbstream_no_such_module'")
+            "Unable to import module 'import_error': No module named 'ddbstream_no_such_module'"
+        )
         lines = tail(response)
         assert lines[-1].endswith("\tStatus: error\tError Type: Runtime.ImportModuleError")
     request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     events = log_messages(clients, name, request_id)
     messages = [e["message"] for e in events]
-    assert any(m.startswith("[ERROR] Runtime.ImportModuleError: Unable to import module 'import_error'")
-               for m in messages)
-    assert any(m.startswith("INIT_REPORT Init Duration:") and m.endswith(
-        "Phase: init\tStatus: error\tError Type: Runtime.ImportModuleError") for m in messages)
+    assert any(
+        m.startswith("[ERROR] Runtime.ImportModuleError: Unable to import module 'import_error'") for m in messages
+    )
+    assert any(
+        m.startswith("INIT_REPORT Init Duration:")
+        and m.endswith("Phase: init\tStatus: error\tError Type: Runtime.ImportModuleError")
+        for m in messages
+    )
 
 
 def test_non_json_return_is_a_marshal_error(clients, make_function):
@@ -320,8 +360,9 @@ def test_code_and_configuration_updates_retire_warm_workers(clients, make_functi
     lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"STAGE": "two"}})
     _, second = invoke(clients, name)
     assert second["STAGE"] == "two"
-    lam.update_function_code(FunctionName=name, ZipFile=fixture_zip(
-        {"env.py": "def handler(event, context):\n    return {'code': 'new'}\n"}))
+    lam.update_function_code(
+        FunctionName=name, ZipFile=fixture_zip({"env.py": "def handler(event, context):\n    return {'code': 'new'}\n"})
+    )
     _, third = invoke(clients, name)
     assert third == {"code": "new"}
     lam.delete_function(FunctionName=name)
@@ -346,11 +387,30 @@ def test_worker_environment_is_isolated(clients, make_function, daemon):
     assert "realsecret" not in json.dumps(env)
     assert "AWS_PROFILE" not in env and "DDBSTREAM_UNRELATED" not in env
     allowed = {
-        "PATH", "LANG", "TZ", "PYTHONPATH", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-        "_HANDLER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API", "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TABLE_NAME",
+        "PATH",
+        "LANG",
+        "TZ",
+        "PYTHONPATH",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "_HANDLER",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TABLE_NAME",
         "_X_AMZN_TRACE_ID",  # set by awslambdaric from Lambda-Runtime-Trace-Id
         "LC_CTYPE",  # Python's UTF-8 coercion may add it
     }
@@ -365,9 +425,22 @@ def test_aws_cli_invoke(clients, make_function, daemon, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     result = subprocess.run(
-        [aws, "lambda", "invoke", "--endpoint-url", daemon, "--function-name", name,
-         "--payload", '{"via": "cli"}', str(out)],  # awscli v1: a blob argument is sent as given
-        capture_output=True, text=True, env=env, timeout=60,
+        [
+            aws,
+            "lambda",
+            "invoke",
+            "--endpoint-url",
+            daemon,
+            "--function-name",
+            name,
+            "--payload",
+            '{"via": "cli"}',
+            str(out),
+        ],  # awscli v1: a blob argument is sent as given
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["StatusCode"] == 200
@@ -380,10 +453,16 @@ def test_stopping_the_daemon_stops_its_workers(tmp_path):
     endpoint, pid = start_daemon(tmp_path / "own", REGION)
     try:
         lam = local_client("lambda", endpoint, REGION)
-        role_arn = local_client("iam", endpoint, REGION).create_role(
-            RoleName="own", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lam.create_function(FunctionName="ok", Runtime="python3.12", Role=role_arn, Handler="ok.handler",
-                            Code={"ZipFile": fixture_zip()})
+        role_arn = local_client("iam", endpoint, REGION).create_role(RoleName="own", AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
+        lam.create_function(
+            FunctionName="ok",
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="ok.handler",
+            Code={"ZipFile": fixture_zip()},
+        )
         worker_pid = json.loads(lam.invoke(FunctionName="ok", Payload=b"{}")["Payload"].read())["pid"]
         assert pid_running(worker_pid)
     finally:

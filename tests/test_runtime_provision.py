@@ -50,9 +50,16 @@ def test_creates_the_function_role_and_log_group(project, aws):
     assert messages == [f"creating function {name}"]
     config = aws("lambda").get_function_configuration(FunctionName=name)
     assert (config["Runtime"], config["Handler"], config["MemorySize"], config["Timeout"]) == (
-        "python3.12", "handler.lambda_handler", 128, 30)
+        "python3.12",
+        "handler.lambda_handler",
+        128,
+        30,
+    )
     assert config["Environment"]["Variables"] == {
-        "LOG_LEVEL": "DEBUG", "TABLE_NAME": "employees", "DLQ_URL": "https://q/employees-dlq"}
+        "LOG_LEVEL": "DEBUG",
+        "TABLE_NAME": "employees",
+        "DLQ_URL": "https://q/employees-dlq",
+    }
     assert config["Role"] == f"arn:aws:iam::123456789012:role/{name}-role"
     assert config["CodeSha256"] == code_sha256(package(project / "lambda"))
     groups = aws("logs").describe_log_groups(logGroupNamePrefix=resources["log_group"])["logGroups"]
@@ -82,15 +89,31 @@ def test_second_run_changes_only_what_differs(project, aws):
 
 
 def test_environment_names_the_sinks_that_are_on(project):
-    spec = load_spec(project / "infra", overrides=[
-        "enable_notifications=true", "enable_audit=true", "enable_dlq=false", "event_bus_name=bus",
-        "fail_attribute=poison", "notify_event_names=[\"REMOVE\",\"MODIFY\"]",
-    ])
-    resources = {"table_name": "employees", "queue_url": "https://q", "topic_arn": "arn:aws:sns:us-east-1:1:t",
-                 "bucket": "audit-bucket"}
+    spec = load_spec(
+        project / "infra",
+        overrides=[
+            "enable_notifications=true",
+            "enable_audit=true",
+            "enable_dlq=false",
+            "event_bus_name=bus",
+            "fail_attribute=poison",
+            'notify_event_names=["REMOVE","MODIFY"]',
+        ],
+    )
+    resources = {
+        "table_name": "employees",
+        "queue_url": "https://q",
+        "topic_arn": "arn:aws:sns:us-east-1:1:t",
+        "bucket": "audit-bucket",
+    }
     assert function_environment(spec, resources) == {
-        "TABLE_NAME": "employees", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "NOTIFY_EVENT_NAMES": "REMOVE,MODIFY",
-        "AUDIT_BUCKET": "audit-bucket", "AUDIT_PREFIX": "audit/", "EVENT_BUS_NAME": "bus", "FAIL_ATTRIBUTE": "poison",
+        "TABLE_NAME": "employees",
+        "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t",
+        "NOTIFY_EVENT_NAMES": "REMOVE,MODIFY",
+        "AUDIT_BUCKET": "audit-bucket",
+        "AUDIT_PREFIX": "audit/",
+        "EVENT_BUS_NAME": "bus",
+        "FAIL_ATTRIBUTE": "poison",
     }
 
 

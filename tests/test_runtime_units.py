@@ -14,10 +14,10 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from support import wait_until
 
 from ddbstream.emulator.lambda_logs import MAX_EVENT_BYTES, LogPump, LogStreamWriter, split_message, stream_name
 from ddbstream.emulator.runtime import FunctionNotFound, InvokeError, LambdaRuntime, interpreter_for
-from support import wait_until
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions"
 
@@ -85,7 +85,11 @@ def test_drain_attributes_everything_already_written(pump):
     pump.drain()
     writer.write(["END"])
     assert writer.stop_capture() == [
-        "line one", "[ERROR] Boom\nTraceback (most recent call last):\n  File x", "no newline é", "END"]
+        "line one",
+        "[ERROR] Boom\nTraceback (most recent call last):\n  File x",
+        "no newline é",
+        "END",
+    ]
     assert backend.messages[-1] == "END"
 
 
@@ -126,12 +130,20 @@ def _zip() -> bytes:
 def runtime(aws_credentials, tmp_path):
     with mock_aws():
         lam = boto3.client("lambda", region_name="us-east-1")
-        role = boto3.client("iam", region_name="us-east-1").create_role(
-            RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
         code = _zip()
         for module in ("ok", "env"):
-            lam.create_function(FunctionName=module, Runtime="python3.12", Role=role, Handler=f"{module}.handler",
-                                Code={"ZipFile": code}, Timeout=5, Environment={"Variables": {"FROM_FUNCTION": "1"}})
+            lam.create_function(
+                FunctionName=module,
+                Runtime="python3.12",
+                Role=role,
+                Handler=f"{module}.handler",
+                Code={"ZipFile": code},
+                Timeout=5,
+                Environment={"Variables": {"FROM_FUNCTION": "1"}},
+            )
         runtime = LambdaRuntime("us-east-1", "123456789012", endpoint="http://127.0.0.1:9", work_dir=tmp_path / "work")
         yield runtime
         runtime.shutdown(timeout=5)
@@ -207,8 +219,14 @@ def test_runtime_api_sends_every_header_lambda_sends(runtime):
             archive.write(path, path.relative_to(raw).as_posix())
     lam = boto3.client("lambda", region_name="us-east-1")
     role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="r")["Role"]["Arn"]
-    lam.create_function(FunctionName="raw", Runtime="python3.12", Role=role, Handler="any.handler",
-                        Code={"ZipFile": buffer.getvalue()}, Timeout=7)
+    lam.create_function(
+        FunctionName="raw",
+        Runtime="python3.12",
+        Role=role,
+        Handler="any.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Timeout=7,
+    )
     before_ms = time.time() * 1000
     result = runtime.invoke("raw", b'{"a": 1}', client_context='{"custom": {"k": "v"}}')
     seen = json.loads(result.payload)
@@ -217,8 +235,9 @@ def test_runtime_api_sends_every_header_lambda_sends(runtime):
     assert headers["Lambda-Runtime-Aws-Request-Id"] == result.request_id
     assert before_ms + 7000 <= int(headers["Lambda-Runtime-Deadline-Ms"]) <= time.time() * 1000 + 7000
     assert headers["Lambda-Runtime-Invoked-Function-Arn"] == "arn:aws:lambda:us-east-1:123456789012:function:raw"
-    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0",
-                        headers["Lambda-Runtime-Trace-Id"])
+    assert re.fullmatch(
+        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", headers["Lambda-Runtime-Trace-Id"]
+    )
     assert headers["Lambda-Runtime-Client-Context"] == '{"custom": {"k": "v"}}'
     assert headers["Content-Type"] == "application/json"
     again = json.loads(runtime.invoke("raw", b"{}").payload)

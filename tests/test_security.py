@@ -11,7 +11,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from support import cli_env, make_project, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -40,8 +39,13 @@ def secure_stack(tmp_path_factory):
 
 
 def _client(info, service):
-    return boto3.client(service, endpoint_url=info["endpoint"], region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service,
+        endpoint_url=info["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def _children(pid: int) -> list[int]:
@@ -96,7 +100,7 @@ def _listening(inodes: set[str]) -> list[tuple[str, int]]:
                 host = socket.inet_ntoa(bytes.fromhex(host_hex)[::-1])
             else:
                 raw = bytes.fromhex(host_hex)
-                host = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+                host = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
             found.append((host, int(port_hex, 16)))
     return found
 
@@ -104,8 +108,7 @@ def _listening(inodes: set[str]) -> list[tuple[str, int]]:
 def _worker_environment(info) -> dict:
     """Put an item and read the consumer's log line carrying its environment."""
     logs = _client(info, "logs")
-    _client(info, "dynamodb").put_item(TableName=info["resources"]["table_name"],
-                                       Item={"employeeid": {"S": "SEC1"}})
+    _client(info, "dynamodb").put_item(TableName=info["resources"]["table_name"], Item={"employeeid": {"S": "SEC1"}})
 
     def logged():
         try:
@@ -124,9 +127,13 @@ def test_workers_never_see_the_callers_credentials_or_environment(secure_stack):
     project, info, _ = secure_stack
     line = _worker_environment(info)
     environment = line["environment"]
-    leaked = {name: value for name, value in environment.items()
-              if name in CALLER and value == CALLER[name] or any(secret in value for secret in CALLER.values()
-                                                                   if len(secret) > 1)}
+    leaked = {
+        name: value
+        for name, value in environment.items()
+        if name in CALLER
+        and value == CALLER[name]
+        or any(secret in value for secret in CALLER.values() if len(secret) > 1)
+    }
     assert not leaked, leaked
     assert "MY_UNRELATED" not in environment and "AWS_PROFILE" not in environment
     assert environment["AWS_ACCESS_KEY_ID"] == "testing" and environment["AWS_SECRET_ACCESS_KEY"] == "testing"

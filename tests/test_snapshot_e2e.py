@@ -11,9 +11,9 @@ import stat
 
 import boto3
 import pytest
+from support import run_cli, wait_until
 
 from ddbstream.errors import ExitCode
-from support import run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -24,9 +24,16 @@ def _state(project) -> dict:
 
 def _clients(project) -> dict:
     state = _state(project)
+
     def client(service: str):
-        return boto3.client(service, endpoint_url=state["endpoint"], region_name=state["region"],
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=state["endpoint"],
+            region_name=state["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     return {name: client(name) for name in ("logs", "dynamodbstreams", "sqs", "lambda")}
 
 
@@ -50,7 +57,9 @@ def _stream_sequence_numbers(project) -> list[str]:
     streams = _clients(project)["dynamodbstreams"]
     arn = _state(project)["resources"]["stream_arn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     return [r["dynamodb"]["SequenceNumber"] for r in streams.get_records(ShardIterator=iterator)["Records"]]
 
 
@@ -91,7 +100,7 @@ def test_down_then_up_brings_the_stack_back_and_resumes_the_mapping(project):
         assert run_cli("put", "--item", '{"employeeid": "B"}', cwd=project).returncode == 0
         wait_until(lambda: _consumer_lines(project, "B"), 30, 0.1, "the consumer's line for B")
         assert len(_consumer_lines(project, "A")) == 1
-        assert _stream_sequence_numbers(project)[:len(sequence_numbers)] == sequence_numbers
+        assert _stream_sequence_numbers(project)[: len(sequence_numbers)] == sequence_numbers
         assert int(_stream_sequence_numbers(project)[-1]) > int(sequence_numbers[-1])
     finally:
         run_cli("destroy", cwd=project)
@@ -119,11 +128,16 @@ def test_a_killed_daemon_comes_back_empty_not_from_an_older_snapshot(project):
         run_cli("destroy", cwd=project)
 
 
-@pytest.mark.parametrize("content, note", [
-    (b"not a pickle", "could not read the saved stack (UnpicklingError): started empty"),
-    (pickle.dumps({"versions": {"format": "1", "ddbstream": "0.0.1", "moto": "4.0.0", "python": "3.9"}}),
-     "the saved stack was written by ddbstream 0.0.1 / moto 4.0.0 / Python 3.9: started empty"),
-])
+@pytest.mark.parametrize(
+    "content, note",
+    [
+        (b"not a pickle", "could not read the saved stack (UnpicklingError): started empty"),
+        (
+            pickle.dumps({"versions": {"format": "1", "ddbstream": "0.0.1", "moto": "4.0.0", "python": "3.9"}}),
+            "the saved stack was written by ddbstream 0.0.1 / moto 4.0.0 / Python 3.9: started empty",
+        ),
+    ],
+)
 def test_a_snapshot_that_cannot_be_used_is_named_and_dropped(project, content, note):
     saved = project / ".ddbstream" / "snapshot.pickle"
     saved.parent.mkdir()

@@ -69,8 +69,14 @@ def test_var_values_are_converted_to_the_variable_type(infra):
         (["table_name"], "--var 'table_name': expected name=value"),
         (["read_capacity=lots"], "variable read_capacity: expected a number, got string 'lots'"),
         (["point_in_time_recovery=maybe"], "variable point_in_time_recovery: expected a bool, got string 'maybe'"),
-        (["stream_view_type=EVERYTHING"], "invalid value for variable 'stream_view_type': stream_view_type must be one of KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES."),
-        (["billing_mode=FREE"], "invalid value for variable 'billing_mode': billing_mode must be PAY_PER_REQUEST or PROVISIONED."),
+        (
+            ["stream_view_type=EVERYTHING"],
+            "invalid value for variable 'stream_view_type': stream_view_type must be one of KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES.",
+        ),
+        (
+            ["billing_mode=FREE"],
+            "invalid value for variable 'billing_mode': billing_mode must be PAY_PER_REQUEST or PROVISIONED.",
+        ),
         (["read_capacity=0"], "invalid value for variable 'read_capacity': read_capacity must be at least 1."),
     ],
 )
@@ -154,6 +160,7 @@ def test_unsupported_validation_is_reported():
 
 
 # ------------------------------------------------------------------ parse cache
+
 
 @pytest.fixture
 def parse_cache(tmp_path, monkeypatch) -> Path:

@@ -6,14 +6,15 @@ import json
 import os
 import sys
 import time
+from datetime import UTC
 
 import pytest
+from esm_support import InThreadDaemon, wait_until
+from test_dlq import Pipeline
 
 from ddbstream.errors import ExitCode
 from ddbstream.state import State, write_state
 from ddbstream.status import collect, problems
-from esm_support import InThreadDaemon, wait_until
-from test_dlq import Pipeline
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +34,19 @@ def pipeline(daemon):
 
 def state_of(pipeline: Pipeline) -> State:
     return State(
-        target="local", region="us-east-1", endpoint=pipeline.daemon.endpoint, pid=os.getpid(),
+        target="local",
+        region="us-east-1",
+        endpoint=pipeline.daemon.endpoint,
+        pid=os.getpid(),
         started_at=time.time() - 90,
-        resources={"table_name": pipeline.table, "stream_arn": pipeline.stream_arn, "function_name": pipeline.function,
-                   "log_group": f"/aws/lambda/{pipeline.function}", "queue_url": pipeline.queue_url,
-                   "mapping_uuid": pipeline.mapping["UUID"]},
+        resources={
+            "table_name": pipeline.table,
+            "stream_arn": pipeline.stream_arn,
+            "function_name": pipeline.function,
+            "log_group": f"/aws/lambda/{pipeline.function}",
+            "queue_url": pipeline.queue_url,
+            "mapping_uuid": pipeline.mapping["UUID"],
+        },
     )
 
 
@@ -70,7 +79,11 @@ def test_a_healthy_pipeline(pipeline):
     assert report["problems"] == []
     table = report["table"]
     assert (table["name"], table["status"], table["streamEnabled"], table["streamViewType"]) == (
-        pipeline.table, "ACTIVE", True, "NEW_AND_OLD_IMAGES")
+        pipeline.table,
+        "ACTIVE",
+        True,
+        "NEW_AND_OLD_IMAGES",
+    )
     assert table["keySchema"] == [{"name": "k", "role": "HASH", "type": "S"}]
     assert table["streamArn"] == pipeline.stream_arn and table["ttl"]["status"] == "DISABLED"
     [mapping] = report["mappings"]
@@ -97,24 +110,35 @@ def test_check_passes_and_json_is_the_report(cli):
 def test_problems_are_each_named(pipeline, cli):
     cloudwatch = pipeline.daemon.client("cloudwatch")
     cloudwatch.put_metric_alarm(
-        AlarmName=f"{pipeline.function}-errors", Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum",
-        Dimensions=[{"Name": "FunctionName", "Value": pipeline.function}], Period=60, EvaluationPeriods=1,
-        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+        AlarmName=f"{pipeline.function}-errors",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Dimensions=[{"Name": "FunctionName", "Value": pipeline.function}],
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
     cloudwatch.set_alarm_state(AlarmName=f"{pipeline.function}-errors", StateValue="ALARM", StateReason="test")
     pipeline.daemon.put(pipeline.table, "bad-1", poison=1)
     pipeline.wait_for_messages(1)
     lambda_client = pipeline.daemon.client("lambda")
     lambda_client.update_event_source_mapping(UUID=pipeline.mapping["UUID"], Enabled=False)
-    wait_until(lambda: lambda_client.get_event_source_mapping(UUID=pipeline.mapping["UUID"])["State"] == "Disabled",
-               10, message="the mapping to be disabled")
+    wait_until(
+        lambda: lambda_client.get_event_source_mapping(UUID=pipeline.mapping["UUID"])["State"] == "Disabled",
+        10,
+        message="the mapping to be disabled",
+    )
     try:
         report = collect(state_of(pipeline), pipeline.daemon.client)
         found = report["problems"]
         assert f"mapping {pipeline.mapping['UUID']} is Disabled, not Enabled" in found
         assert "the dead-letter queue holds 1 message(s): see 'ddbstream dlq list'" in found
         assert f"alarm {pipeline.function}-errors is in ALARM" in found
-        assert report["alarms"] == [{"name": f"{pipeline.function}-errors", "state": "ALARM", "reason": "test",
-                                     "metric": "AWS/Lambda/Errors"}]
+        assert report["alarms"] == [
+            {"name": f"{pipeline.function}-errors", "state": "ALARM", "reason": "test", "metric": "AWS/Lambda/Errors"}
+        ]
         code, out, err = cli("status", "--check")
         assert code == int(ExitCode.UNHEALTHY)
         [line] = err.strip().splitlines()
@@ -130,7 +154,9 @@ def test_processing_problems_and_unreadable_sections():
         "table": {"error": "ResourceNotFoundException: Requested resource not found"},
         "mappings": [{"uuid": "u1", "state": "Enabled", "lastProcessingResult": "PROBLEM: Function call failed"}],
         "function": {"name": "f", "state": "Failed"},
-        "dlq": None, "alarms": [], "daemon": None,
+        "dlq": None,
+        "alarms": [],
+        "daemon": None,
     }
     assert problems(report) == [
         "cannot read the table: ResourceNotFoundException: Requested resource not found",
@@ -225,8 +251,10 @@ def test_dlq_list_on_a_terminal(pipeline, cli, monkeypatch):
     code, out, _ = cli("dlq", "list")
     assert code == 0
     header = next(line for line in out.splitlines() if "message id" in line)
-    assert all(column in header for column in ("failed at", "condition", "attempts", "shard", "sequence range",
-                                                "batch", "leaves stream in"))
+    assert all(
+        column in header
+        for column in ("failed at", "condition", "attempts", "shard", "sequence range", "batch", "leaves stream in")
+    )
     row = next(line for line in out.splitlines() if message.message_id in line)
     assert "RetryAttemptsExhausted" in row and message.batch["shardId"] in row and "23h 59m" in row
     monkeypatch.setattr(console(), "width", 80)
@@ -239,7 +267,7 @@ def test_dlq_list_on_a_terminal(pipeline, cli, monkeypatch):
 
 def test_iterator_age_on_aws_comes_from_cloudwatch(aws_credentials):
     """On AWS the mapping's iterator age is the function's IteratorAge metric (newest Maximum)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import boto3
     from moto import mock_aws
@@ -249,12 +277,29 @@ def test_iterator_age_on_aws_comes_from_cloudwatch(aws_credentials):
     with mock_aws():
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         assert iterator_age_ms(cloudwatch, "consumer") is None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for minutes_ago, value in ((3, 9000.0), (3, 100.0), (1, 250.0)):
-            cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
-                "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "consumer"}],
-                "Timestamp": now - timedelta(minutes=minutes_ago), "Value": value, "Unit": "Milliseconds"}])
-        cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
-            "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "other"}],
-            "Timestamp": now, "Value": 99999.0}])
+            cloudwatch.put_metric_data(
+                Namespace="AWS/Lambda",
+                MetricData=[
+                    {
+                        "MetricName": "IteratorAge",
+                        "Dimensions": [{"Name": "FunctionName", "Value": "consumer"}],
+                        "Timestamp": now - timedelta(minutes=minutes_ago),
+                        "Value": value,
+                        "Unit": "Milliseconds",
+                    }
+                ],
+            )
+        cloudwatch.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {
+                    "MetricName": "IteratorAge",
+                    "Dimensions": [{"Name": "FunctionName", "Value": "other"}],
+                    "Timestamp": now,
+                    "Value": 99999.0,
+                }
+            ],
+        )
         assert iterator_age_ms(cloudwatch, "consumer", now=now) == 250.0

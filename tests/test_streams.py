@@ -7,9 +7,9 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from esm_support import InThreadDaemon, wait_until
 
 from ddbstream.emulator import streams
-from esm_support import InThreadDaemon, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,12 @@ def test_record_shape_insert_modify_remove(daemon):
 
 @pytest.mark.parametrize(
     "view_type, images",
-    [("KEYS_ONLY", set()), ("NEW_IMAGE", {"NewImage"}), ("OLD_IMAGE", {"OldImage"}),
-     ("NEW_AND_OLD_IMAGES", {"NewImage", "OldImage"})],
+    [
+        ("KEYS_ONLY", set()),
+        ("NEW_IMAGE", {"NewImage"}),
+        ("OLD_IMAGE", {"OldImage"}),
+        ("NEW_AND_OLD_IMAGES", {"NewImage", "OldImage"}),
+    ],
 )
 def test_view_type_decides_images(daemon, view_type, images):
     table, arn = daemon.table(view_type)
@@ -97,11 +101,19 @@ def test_view_type_decides_images(daemon, view_type, images):
 def test_update_of_a_missing_item_is_one_insert_and_a_no_op_write_is_no_record(daemon):
     table, arn = daemon.table()
     client = daemon.client("dynamodb")
-    client.update_item(TableName=table, Key={"k": {"S": "u"}}, UpdateExpression="SET v = :v",
-                       ExpressionAttributeValues={":v": {"N": "5"}})
+    client.update_item(
+        TableName=table,
+        Key={"k": {"S": "u"}},
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"N": "5"}},
+    )
     daemon.put(table, "u", v=5)  # the same item again: nothing changes, no record
-    client.update_item(TableName=table, Key={"k": {"S": "u"}}, UpdateExpression="SET v = :v",
-                       ExpressionAttributeValues={":v": {"N": "6"}})
+    client.update_item(
+        TableName=table,
+        Key={"k": {"S": "u"}},
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"N": "6"}},
+    )
     records = read_all(daemon, arn)
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
     assert records[0]["dynamodb"]["NewImage"] == {"k": {"S": "u"}, "v": {"N": "5"}}
@@ -114,8 +126,12 @@ def test_iterator_types(daemon):
         daemon.put(table, f"k{n}")
     records = read_all(daemon, arn)
     numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
-    assert [r["dynamodb"]["SequenceNumber"] for r in read_all(daemon, arn, "AT_SEQUENCE_NUMBER", numbers[2])] == numbers[2:]
-    assert [r["dynamodb"]["SequenceNumber"] for r in read_all(daemon, arn, "AFTER_SEQUENCE_NUMBER", numbers[2])] == numbers[3:]
+    assert [
+        r["dynamodb"]["SequenceNumber"] for r in read_all(daemon, arn, "AT_SEQUENCE_NUMBER", numbers[2])
+    ] == numbers[2:]
+    assert [
+        r["dynamodb"]["SequenceNumber"] for r in read_all(daemon, arn, "AFTER_SEQUENCE_NUMBER", numbers[2])
+    ] == numbers[3:]
     client = daemon.client("dynamodbstreams")
     latest = shard_iterator(daemon, arn, "LATEST")
     assert client.get_records(ShardIterator=latest)["Records"] == []
@@ -136,7 +152,10 @@ def test_describe_stream(daemon):
     assert description["StreamStatus"] == "ENABLED"
     assert description["StreamViewType"] == "NEW_IMAGE"
     assert description["TableName"] == table
-    assert description["KeySchema"] == [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}]
+    assert description["KeySchema"] == [
+        {"AttributeName": "k", "KeyType": "HASH"},
+        {"AttributeName": "r", "KeyType": "RANGE"},
+    ]
     (shard,) = description["Shards"]
     assert shard["ShardId"].startswith("shardId-")
     assert len(shard["SequenceNumberRange"]["StartingSequenceNumber"]) >= 21
@@ -156,8 +175,9 @@ def test_errors(daemon):
         shard_iterator(daemon, arn, "AT_SEQUENCE_NUMBER", "9" * 30)
     assert error_code(excinfo) == "ValidationException"
     with pytest.raises(ClientError) as excinfo:
-        client.get_shard_iterator(StreamArn=arn, ShardId="shardId-00000000000000000000-00000000",
-                                  ShardIteratorType="LATEST")
+        client.get_shard_iterator(
+            StreamArn=arn, ShardId="shardId-00000000000000000000-00000000", ShardIteratorType="LATEST"
+        )
     assert error_code(excinfo) == "ResourceNotFoundException"
 
 
@@ -198,8 +218,10 @@ def test_ttl_deletions_carry_the_service_identity(daemon):
     daemon.put(table, "ancient", expires=now - 6 * 365 * 24 * 3600)  # AWS leaves items expired > 5 years ago
     daemon.put(table, "no-ttl")
     daemon.client("dynamodb").delete_item(TableName=table, Key={"k": {"S": "no-ttl"}})  # a user's delete
-    wait_until(lambda: "Item" not in client.get_item(TableName=table, Key={"k": {"S": "expired"}}),
-               message="the TTL sweeper to delete the expired item")
+    wait_until(
+        lambda: "Item" not in client.get_item(TableName=table, Key={"k": {"S": "expired"}}),
+        message="the TTL sweeper to delete the expired item",
+    )
     assert "Item" in client.get_item(TableName=table, Key={"k": {"S": "alive"}})
     assert "Item" in client.get_item(TableName=table, Key={"k": {"S": "ancient"}})
     removes = [r for r in read_all(daemon, arn) if r["eventName"] == "REMOVE"]
@@ -248,14 +270,26 @@ def test_batch_writes_and_transactions_are_streamed(daemon):
     table, arn = daemon.table()
     client = daemon.client("dynamodb")
     client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {"k": {"S": f"b{n}"}}}} for n in range(3)]})
-    client.transact_write_items(TransactItems=[
-        {"Update": {"TableName": table, "Key": {"k": {"S": "b0"}}, "UpdateExpression": "SET v = :v",
-                    "ExpressionAttributeValues": {":v": {"N": "1"}}}},
-        {"Delete": {"TableName": table, "Key": {"k": {"S": "b1"}}}},
-    ])
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"k": {"S": "b0"}},
+                    "UpdateExpression": "SET v = :v",
+                    "ExpressionAttributeValues": {":v": {"N": "1"}},
+                }
+            },
+            {"Delete": {"TableName": table, "Key": {"k": {"S": "b1"}}}},
+        ]
+    )
     records = read_all(daemon, arn)
     assert [(r["eventName"], r["dynamodb"]["Keys"]["k"]["S"]) for r in records] == [
-        ("INSERT", "b0"), ("INSERT", "b1"), ("INSERT", "b2"), ("MODIFY", "b0"), ("REMOVE", "b1"),
+        ("INSERT", "b0"),
+        ("INSERT", "b1"),
+        ("INSERT", "b2"),
+        ("MODIFY", "b0"),
+        ("REMOVE", "b1"),
     ]
     assert records[3]["dynamodb"]["NewImage"] == {"k": {"S": "b0"}, "v": {"N": "1"}}
 
@@ -265,10 +299,18 @@ def test_a_cancelled_transaction_writes_no_record(daemon):
     daemon.put(table, "a", v=1)
     client = daemon.client("dynamodb")
     with pytest.raises(ClientError) as excinfo:
-        client.transact_write_items(TransactItems=[
-            {"Put": {"TableName": table, "Item": {"k": {"S": "b"}}}},
-            {"Put": {"TableName": table, "Item": {"k": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(k)"}},
-        ])
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"k": {"S": "b"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"k": {"S": "a"}},
+                        "ConditionExpression": "attribute_not_exists(k)",
+                    }
+                },
+            ]
+        )
     assert error_code(excinfo) == "TransactionCanceledException"
     assert "Item" not in client.get_item(TableName=table, Key={"k": {"S": "b"}})
     assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_all(daemon, arn)] == ["a"]
@@ -304,8 +346,12 @@ def test_binary_keys_and_attributes_are_streamed(daemon):
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]["LatestStreamArn"]
-    item = {"k": {"B": b"\x00\x01"}, "blob": {"B": b"\xff"}, "set": {"BS": [b"a", b"b"]},
-            "nested": {"M": {"inner": {"B": b"x"}}}}
+    item = {
+        "k": {"B": b"\x00\x01"},
+        "blob": {"B": b"\xff"},
+        "set": {"BS": [b"a", b"b"]},
+        "nested": {"M": {"inner": {"B": b"x"}}},
+    }
     dynamodb.put_item(TableName="binary-keys", Item=item)
     dynamodb.delete_item(TableName="binary-keys", Key={"k": {"B": b"\x00\x01"}})
     records = read_all(daemon, arn)
@@ -324,7 +370,8 @@ REFUSED = [
 # An update names its attributes in the expression (where moto already refuses an empty one):
 # only the values can carry a repeated set member.
 WRITES = [(write, *case) for write in ("put", "batch", "transact") for case in REFUSED] + [
-    ("update", *case) for case in REFUSED if "" not in case[0]]
+    ("update", *case) for case in REFUSED if "" not in case[0]
+]
 
 
 @pytest.mark.parametrize("write, attributes, message", WRITES)
@@ -339,8 +386,11 @@ def test_what_dynamodb_refuses_is_refused_and_streams_nothing(daemon, write, att
         "batch": lambda: client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}}]}),
         "transact": lambda: client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": item}}]),
         "update": lambda: client.update_item(
-            TableName=table, Key={"k": {"S": "a"}}, UpdateExpression="SET v = :v",
-            ExpressionAttributeValues={":v": next(iter(attributes.values()))}),
+            TableName=table,
+            Key={"k": {"S": "a"}},
+            UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": next(iter(attributes.values()))},
+        ),
     }
     with pytest.raises(ClientError) as excinfo:
         calls[write]()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 
 # Starting a command allocates ~80,000 long-lived objects (typer, botocore and their service
@@ -17,10 +16,21 @@ import typer  # noqa: E402
 # imported and turned into Typer parameters, so a short command does not pay for the rest
 # (bench/cli_speed.py); `--help` and unknown names load them all.
 COMMAND_MODULES = {
-    "up": "stack", "down": "stack", "destroy": "stack",
-    "put": "items", "get": "items", "update": "items", "delete": "items", "scan": "items",
-    "tail": "tail", "dlq": "dlq", "status": "status",
-    "event": "events", "invoke": "events", "demo": "demo", "load": "load",
+    "up": "stack",
+    "down": "stack",
+    "destroy": "stack",
+    "put": "items",
+    "get": "items",
+    "update": "items",
+    "delete": "items",
+    "scan": "items",
+    "tail": "tail",
+    "dlq": "dlq",
+    "status": "status",
+    "event": "events",
+    "invoke": "events",
+    "demo": "demo",
+    "load": "load",
 }
 
 
@@ -47,8 +57,9 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
     @app.callback()
     def _group(
-        version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
-                                     help="Print ddbstream's version and exit."),
+        version: bool = typer.Option(
+            False, "--version", is_eager=True, callback=_print_version, help="Print ddbstream's version and exit."
+        ),
     ) -> None:
         """Provision, exercise and observe a DynamoDB Streams -> Lambda pipeline (local or on AWS)."""
 

@@ -57,8 +57,11 @@ class ConsoleView:
         details = [
             ("condition", summary.get("condition")),
             ("attempts", summary.get("attempts")),
-            ("batch", f"{summary.get('startSequenceNumber')} .. {summary.get('endSequenceNumber')} "
-                      f"({summary.get('batchSize')} record(s), shard {summary.get('shardId')})"),
+            (
+                "batch",
+                f"{summary.get('startSequenceNumber')} .. {summary.get('endSequenceNumber')} "
+                f"({summary.get('batchSize')} record(s), shard {summary.get('shardId')})",
+            ),
         ]
         for label, value in details:
             self.out.print(f"     {label:<10} {escape(str(value))}")

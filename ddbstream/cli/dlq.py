@@ -70,13 +70,15 @@ def list_(as_json: JsonOption = False) -> None:
         # A narrow terminal: one block per message rather than a table squeezed out of shape.
         for row in rows:
             out.print(f"[bold]{row['id']}[/]  failed {row['when']}")
-            out.print(f"  {row['condition']} after {row['attempts']} attempt(s) · shard {row['shard']} · "
-                      f"{row['batch']} record(s) {row['range']} · leaves the stream in {row['left']}")
+            out.print(
+                f"  {row['condition']} after {row['attempts']} attempt(s) · shard {row['shard']} · "
+                f"{row['batch']} record(s) {row['range']} · leaves the stream in {row['left']}"
+            )
         return
     from rich.table import Table
 
     table = Table(title=f"dead-letter queue: {len(messages)} message(s)")
-    for title, key, options in COLUMNS:
+    for title, _key, options in COLUMNS:
         table.add_column(title, **options)
     for row in rows:
         table.add_row(*[row[key] for _, key, _ in COLUMNS])
@@ -125,7 +127,9 @@ def _row(summary: dict) -> dict[str, str]:
 @app.command()
 def show(
     message_id: Annotated[str, typer.Argument(help="The message's id (see 'ddbstream dlq list').")],
-    records: Annotated[bool, typer.Option("--records", "-r", help="Also read the batch's records back from the stream.")] = False,
+    records: Annotated[
+        bool, typer.Option("--records", "-r", help="Also read the batch's records back from the stream.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Show one failed batch, and with --records its stream records (keys, old and new images).
@@ -157,7 +161,9 @@ def replay(
     message_id: Annotated[Optional[str], typer.Argument(help="The message to replay.", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Replay every message in the queue.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the records, but do not invoke or delete.")] = False,
-    function: Annotated[Optional[str], typer.Option("--function", help="Function to invoke (default: the pipeline's consumer).")] = None,
+    function: Annotated[
+        Optional[str], typer.Option("--function", help="Function to invoke (default: the pipeline's consumer).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Invoke the consumer with a failed batch's records; delete the message when they all succeed.
@@ -171,14 +177,22 @@ def replay(
     from ddbstream.items import dumps_plain
 
     if (message_id is None) == (not all_):
-        raise InvalidInput("give one MESSAGE_ID or --all" if message_id is None else "give a MESSAGE_ID or --all, not both")
+        raise InvalidInput(
+            "give one MESSAGE_ID or --all" if message_id is None else "give a MESSAGE_ID or --all, not both"
+        )
     queue, state = _queue()
     target = function or state.resource("function_name")
     if not target:
         raise NotFound("no consumer function has been provisioned: run 'ddbstream up' or pass --function")
     outcomes = []
-    for outcome in run_replay(queue, client_for(state, "dynamodbstreams"), client_for(state, "lambda"), target,
-                              None if all_ else {message_id}, dry_run):
+    for outcome in run_replay(
+        queue,
+        client_for(state, "dynamodbstreams"),
+        client_for(state, "lambda"),
+        target,
+        None if all_ else {message_id},
+        dry_run,
+    ):
         outcomes.append(outcome)
         if as_json:
             import sys
@@ -188,7 +202,11 @@ def replay(
             continue
         mark = "[green]ok[/]" if outcome.ok else "[red]failed[/]"
         fate = "" if dry_run else ("; deleted" if outcome.deleted else "; kept in the queue")
-        failed = f" (sequence numbers {', '.join(outcome.failed_sequence_numbers)})" if outcome.failed_sequence_numbers else ""
+        failed = (
+            f" (sequence numbers {', '.join(outcome.failed_sequence_numbers)})"
+            if outcome.failed_sequence_numbers
+            else ""
+        )
         from rich.markup import escape
 
         console().print(f"{mark} {outcome.message_id}: {escape(outcome.detail + failed)}{fate}")

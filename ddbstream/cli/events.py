@@ -17,10 +17,14 @@ def event(
         Optional[str],
         typer.Option("--item", "-i", help="The new image as JSON, @file.json or - (remove: the removed item)."),
     ] = None,
-    old: Annotated[Optional[str], typer.Option("--old", help="The old image (modify, remove) as JSON, @file.json or -.")] = None,
+    old: Annotated[
+        Optional[str], typer.Option("--old", help="The old image (modify, remove) as JSON, @file.json or -.")
+    ] = None,
     view_type: Annotated[
         Optional[str],
-        typer.Option("--view-type", help="KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES (default: the table's)."),
+        typer.Option(
+            "--view-type", help="KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES (default: the table's)."
+        ),
     ] = None,
     ddb_json: Annotated[bool, typer.Option("--ddb-json", help="--item and --old are DynamoDB-typed JSON.")] = False,
     ttl: Annotated[bool, typer.Option("--ttl", help="A removal done by Time to Live (remove only).")] = False,
@@ -63,9 +67,13 @@ def _image(text: str | None, option: str, ddb_json: bool):
 def invoke(
     event_file: Annotated[
         Optional[str],
-        typer.Option("--event", "-e", help="The event: a JSON file, - for stdin, or inline JSON (default: a sample insert)."),
+        typer.Option(
+            "--event", "-e", help="The event: a JSON file, - for stdin, or inline JSON (default: a sample insert)."
+        ),
     ] = None,
-    function: Annotated[Optional[str], typer.Option("--function", help="Function to invoke (default: the pipeline's consumer).")] = None,
+    function: Annotated[
+        Optional[str], typer.Option("--function", help="Function to invoke (default: the pipeline's consumer).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the consumer once with an event through the Lambda Invoke API; print its result and log.

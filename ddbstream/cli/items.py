@@ -18,9 +18,8 @@ IfExists = Annotated[bool, typer.Option("--if-exists", help="Only if an item wit
 IfNotExists = Annotated[bool, typer.Option("--if-not-exists", help="Only if no item with this key exists.")]
 ConditionOption = Annotated[Optional[str], typer.Option("--condition", help="A DynamoDB condition expression.")]
 ValuesOption = Annotated[
-    Optional[str], typer.Option("--values", help='Values for --condition placeholders as JSON: \'{":min": 3}\'.')
+    Optional[str], typer.Option("--values", help="Values for --condition placeholders as JSON: '{\":min\": 3}'.")
 ]
-
 
 
 def _condition(if_exists: bool, if_not_exists: bool, condition: str | None, values: str | None, ddb_json: bool):
@@ -102,9 +101,16 @@ def get(
 def update(
     key: KeyArgument = None,
     key_json: KeyOption = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="attr=value (JSON or a plain string); a.b for nested maps, a[0] for list elements.")] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Attribute (or a.b / a[0] path) to remove.")] = None,
-    add: Annotated[Optional[list[str]], typer.Option("--add", help="attr=number: add to a number (atomic counter).")] = None,
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="attr=value (JSON or a plain string); a.b for nested maps, a[0] for list elements."),
+    ] = None,
+    remove: Annotated[
+        Optional[list[str]], typer.Option("--remove", help="Attribute (or a.b / a[0] path) to remove.")
+    ] = None,
+    add: Annotated[
+        Optional[list[str]], typer.Option("--add", help="attr=number: add to a number (atomic counter).")
+    ] = None,
     ddb_json: DdbJsonOption = False,
     if_exists: IfExists = False,
     if_not_exists: IfNotExists = False,

@@ -11,10 +11,14 @@ from ddbstream.cli.common import JsonOption
 
 def load(
     count: Annotated[int, typer.Option("--count", "-n", help="How many writes (puts, updates, deletes).")] = 1000,
-    rate: Annotated[float, typer.Option("--rate", "-r", help="Writes per second in total (0: as fast as possible).")] = 0,
+    rate: Annotated[
+        float, typer.Option("--rate", "-r", help="Writes per second in total (0: as fast as possible).")
+    ] = 0,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Writer threads (each key stays on one).")] = 4,
     keys: Annotated[Optional[int], typer.Option("--keys", help="Distinct keys written (default: count / 10).")] = None,
-    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the pipeline to process everything.")] = 120,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for the pipeline to process everything.")
+    ] = 120,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the write plan (same seed, same plan).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
@@ -49,8 +53,10 @@ def load(
     if not pipeline.function:
         return
     if not report.complete:
-        raise Unhealthy(f"{report.accounting.lost} of {report.accounting.records} event(s) were neither processed "
-                        f"nor in the DLQ after waiting {wait:g} s")
+        raise Unhealthy(
+            f"{report.accounting.lost} of {report.accounting.records} event(s) were neither processed "
+            f"nor in the DLQ after waiting {wait:g} s"
+        )
 
 
 def _progress_display(total: int):
@@ -66,8 +72,14 @@ def _progress_display(total: int):
 
     @contextlib.contextmanager
     def display():
-        with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console(), transient=True) as bars:
+        with Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console(),
+            transient=True,
+        ) as bars:
             writes = bars.add_task("writes", total=total)
             events = bars.add_task("events", total=total)
 
@@ -86,27 +98,44 @@ def _print_summary(out, summary: dict, report) -> None:
 
     latency = summary["latencyMs"]
     rows = [
-        ("writes", f"{summary['writes']} ({summary['writesPerSecond']:g}/s)"
-                   + (f", {summary['writeErrors']} failed" if summary["writeErrors"] else "")),
+        (
+            "writes",
+            f"{summary['writes']} ({summary['writesPerSecond']:g}/s)"
+            + (f", {summary['writeErrors']} failed" if summary["writeErrors"] else ""),
+        ),
         ("stream records", str(summary["streamRecords"])),
-        ("processed", f"{summary['processed']}" + (f" ({summary['eventsProcessedPerSecond']:g}/s)"
-                                                    if summary["eventsProcessedPerSecond"] else "")),
-        ("latency", f"p50 {ms(latency['p50'])}  p95 {ms(latency['p95'])}  p99 {ms(latency['p99'])}"
-                    "  (write sent -> handler's log line)"),
+        (
+            "processed",
+            f"{summary['processed']}"
+            + (f" ({summary['eventsProcessedPerSecond']:g}/s)" if summary["eventsProcessedPerSecond"] else ""),
+        ),
+        (
+            "latency",
+            f"p50 {ms(latency['p50'])}  p95 {ms(latency['p95'])}  p99 {ms(latency['p99'])}"
+            "  (write sent -> handler's log line)",
+        ),
         ("dlq", f"{summary['dlqRecords']} record(s) in {summary['dlqMessages']} message(s)"),
-        ("retried", f"{summary['redeliveries']} redelivery(ies), {summary['processedAgain']} processed again, "
-                    f"{summary['ledgerSkips']} skipped as duplicates"),
+        (
+            "retried",
+            f"{summary['redeliveries']} redelivery(ies), {summary['processedAgain']} processed again, "
+            f"{summary['ledgerSkips']} skipped as duplicates",
+        ),
     ]
     if summary["filtered"]:
         rows.append(("filtered", str(summary["filtered"])))
     rows.append(("lost", str(summary["lost"])))
-    for label, key in (("unexplained duplicates", "unexplainedDuplicates"), ("order violations", "orderViolations"),
-                       ("processed and in dlq", "processedAndInDlq"), ("stream mismatches", "mismatches")):
+    for label, key in (
+        ("unexplained duplicates", "unexplainedDuplicates"),
+        ("order violations", "orderViolations"),
+        ("processed and in dlq", "processedAndInDlq"),
+        ("stream mismatches", "mismatches"),
+    ):
         if summary[key]:
             rows.append((label, f"[red]{summary[key]}[/]"))
     width = max(len(label) for label, _ in rows)
-    out.print(f"[bold]load {summary['run']}[/]: {report.count} write(s) over {report.keys} key(s), "
-              f"{report.workers} worker(s)")
+    out.print(
+        f"[bold]load {summary['run']}[/]: {report.count} write(s) over {report.keys} key(s), {report.workers} worker(s)"
+    )
     for label, value in rows:
         out.print(f"  {label.ljust(width)}  {value}")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 
-@lru_cache(maxsize=None)
+@cache
 def console():
     """stdout console (rich disables colour itself when NO_COLOR is set or output is piped)."""
     from rich.console import Console
@@ -17,7 +17,7 @@ def console():
     return Console(highlight=False, soft_wrap=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def err_console():
     from rich.console import Console
 

@@ -9,8 +9,12 @@ import typer
 from ddbstream.cli.common import TargetOption, VarFileOption, VarOption
 
 # Target aws only (the local target never touches real AWS).
-ProfileOption = Annotated[Optional[str], typer.Option("--profile", help="AWS profile for target aws (default: $AWS_PROFILE).")]
-RegionOption = Annotated[Optional[str], typer.Option("--region", help="AWS region for target aws (default: aws_region, else $AWS_REGION).")]
+ProfileOption = Annotated[
+    Optional[str], typer.Option("--profile", help="AWS profile for target aws (default: $AWS_PROFILE).")
+]
+RegionOption = Annotated[
+    Optional[str], typer.Option("--region", help="AWS region for target aws (default: aws_region, else $AWS_REGION).")
+]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show all of Terraform's output (target aws).")]
 
 
@@ -18,7 +22,9 @@ def up(
     var: VarOption = None,
     var_file: VarFileOption = None,
     target: TargetOption = None,
-    port: Annotated[Optional[int], typer.Option(help="Local daemon port on 127.0.0.1 (default: a free one).", min=1, max=65535)] = None,
+    port: Annotated[
+        Optional[int], typer.Option(help="Local daemon port on 127.0.0.1 (default: a free one).", min=1, max=65535)
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (target aws).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the provisioned resources as JSON.")] = False,
     profile: ProfileOption = None,
@@ -62,8 +68,9 @@ def up(
     for line in notes:
         note(f"[yellow]drift:[/] {line}")
     if json_out:
-        emit_json({"target": state.target, "endpoint": state.endpoint, "region": state.region,
-                   "resources": state.resources})
+        emit_json(
+            {"target": state.target, "endpoint": state.endpoint, "region": state.region, "resources": state.resources}
+        )
         return
     _print_summary(state)
 
@@ -80,8 +87,13 @@ def _print_summary(state) -> None:
         ("key schema", keys),
         ("stream", resources.get("stream_arn")),
     ]
-    for label, key in (("function", "function_name"), ("mapping", "mapping_uuid"), ("dlq", "queue_url"),
-                       ("topic", "topic_arn"), ("audit bucket", "bucket")):
+    for label, key in (
+        ("function", "function_name"),
+        ("mapping", "mapping_uuid"),
+        ("dlq", "queue_url"),
+        ("topic", "topic_arn"),
+        ("audit bucket", "bucket"),
+    ):
         if resources.get(key):
             rows.append((label, resources[key]))
     out = console()
@@ -138,8 +150,11 @@ def _stop_local(forget: bool) -> None:
     local = LocalTarget(project_state_dir())
     if not (local.forget() if forget else local.down()):
         raise NoStack()
-    note("local stack destroyed: the next 'up' starts empty" if forget
-         else "local stack stopped (saved for the next 'up'; 'ddbstream destroy' forgets it)")
+    note(
+        "local stack destroyed: the next 'up' starts empty"
+        if forget
+        else "local stack stopped (saved for the next 'up'; 'ddbstream destroy' forgets it)"
+    )
 
 
 def _deployed_target() -> str | None:

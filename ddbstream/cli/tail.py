@@ -9,14 +9,31 @@ import typer
 
 
 def tail(
-    function: Annotated[Optional[str], typer.Argument(help="Function name or log group (default: the pipeline's consumer).", show_default=False)] = None,
-    since: Annotated[str, typer.Option("--since", "-s", help="Start: a duration back from now (30s, 10m, 2h, 1d, 1w) or an ISO 8601 time.")] = "10m",
-    until: Annotated[Optional[str], typer.Option("--until", help="End (same forms as --since); not with --follow.")] = None,
+    function: Annotated[
+        Optional[str],
+        typer.Argument(help="Function name or log group (default: the pipeline's consumer).", show_default=False),
+    ] = None,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since", "-s", help="Start: a duration back from now (30s, 10m, 2h, 1d, 1w) or an ISO 8601 time."
+        ),
+    ] = "10m",
+    until: Annotated[
+        Optional[str], typer.Option("--until", help="End (same forms as --since); not with --follow.")
+    ] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events until Ctrl-C.")] = False,
-    filter_pattern: Annotated[Optional[str], typer.Option("--filter-pattern", help="A CloudWatch Logs filter pattern (applied by CloudWatch).")] = None,
-    grep: Annotated[Optional[str], typer.Option("--grep", help="Only lines matching this regular expression (applied here).")] = None,
+    filter_pattern: Annotated[
+        Optional[str],
+        typer.Option("--filter-pattern", help="A CloudWatch Logs filter pattern (applied by CloudWatch)."),
+    ] = None,
+    grep: Annotated[
+        Optional[str], typer.Option("--grep", help="Only lines matching this regular expression (applied here).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="pretty, short, json (one object a line) or raw.")] = "pretty",
-    request_id: Annotated[Optional[str], typer.Option("--request-id", help="Only the lines of this invocation.")] = None,
+    request_id: Annotated[
+        Optional[str], typer.Option("--request-id", help="Only the lines of this invocation.")
+    ] = None,
 ) -> None:
     """Show the consumer's log lines (Lambda's START/END folded, REPORT summarised, errors in red).
 

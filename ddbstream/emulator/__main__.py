@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--ready-file", help="write the bound port here once serving")
-    parser.add_argument("--snapshot", help="restore from this file at start (then delete it); save to it at a graceful stop")
+    parser.add_argument(
+        "--snapshot", help="restore from this file at start (then delete it); save to it at a graceful stop"
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -32,9 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in list(os.environ):
         if name.startswith("AWS_") and name not in ("AWS_DEFAULT_REGION",):
             del os.environ[name]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=args.region
-    )
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=args.region)
 
     from ddbstream.emulator.server import DaemonServer, build_emulator, warm_up
 

@@ -22,12 +22,12 @@ import time
 import uuid as uuidlib
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from ddbstream.emulator.filters import Pattern, record_matches
-from ddbstream.errors import DdbstreamError
 from ddbstream.emulator.streams import Record, Stream, StreamRegistry, retention_seconds
+from ddbstream.errors import DdbstreamError
+from ddbstream.patterns import Pattern, record_matches
 
 log = logging.getLogger("ddbstream.emulator.esm")
 
@@ -48,11 +48,11 @@ RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 
 
 def iso_seconds(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_millis(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    moment = datetime.fromtimestamp(epoch, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -113,9 +113,7 @@ class Lane:
         self.window_state: dict = {}
         self.window_open = False
         self.busy = False
-        self.thread = threading.Thread(
-            target=self._run, name=f"ddbstream-esm-{mapping.uuid[:8]}-{number}", daemon=True
-        )
+        self.thread = threading.Thread(target=self._run, name=f"ddbstream-esm-{mapping.uuid[:8]}-{number}", daemon=True)
 
     # ------------------------------------------------------------ loop
 
@@ -222,8 +220,12 @@ class Lane:
         if batch.records:
             expired = self._expired_prefix(batch.records)
             if expired:
-                head = Batch(batch.records[:expired], end_index=batch.records[expired - 1].index + 1,
-                             invokes=batch.invokes, last_result=batch.last_result)
+                head = Batch(
+                    batch.records[:expired],
+                    end_index=batch.records[expired - 1].index + 1,
+                    invokes=batch.invokes,
+                    last_result=batch.last_result,
+                )
                 mapping.send_to_destination(head, RECORD_AGE_EXCEEDED, self)
                 if expired == len(batch.records):
                     self._commit(batch.end_index)
@@ -267,8 +269,14 @@ class Lane:
         elif failed_from > 0:
             # Partial failure: the records before the lowest failed one are done.
             self._commit(batch.records[failed_from].index)
-            rest = Batch(batch.records[failed_from:], batch.end_index, batch.retries, batch.invokes,
-                         batch.last_result, batch.window_start)
+            rest = Batch(
+                batch.records[failed_from:],
+                batch.end_index,
+                batch.retries,
+                batch.invokes,
+                batch.last_result,
+                batch.window_start,
+            )
             if settings.bisect_batch_on_function_error:
                 self.pending.append(rest)  # split at the returned sequence number: not a retry
                 return
@@ -277,14 +285,20 @@ class Lane:
             if settings.bisect_batch_on_function_error and len(batch.records) > 1:
                 middle = len(batch.records) // 2
                 first, second = batch.records[:middle], batch.records[middle:]
-                self.pending.append(Batch(second, batch.end_index, batch.retries, 0, batch.last_result, batch.window_start))
-                self.pending.append(Batch(first, second[0].index, batch.retries, 0, batch.last_result, batch.window_start))
+                self.pending.append(
+                    Batch(second, batch.end_index, batch.retries, 0, batch.last_result, batch.window_start)
+                )
+                self.pending.append(
+                    Batch(first, second[0].index, batch.retries, 0, batch.last_result, batch.window_start)
+                )
                 return
         rest.retries += 1
         limit = settings.maximum_retry_attempts
         if (limit != -1 and rest.retries > limit) or (rest.final and self._window_expired(rest)):
             if rest.final:
-                log.warning("mapping %s: the final invoke of a tumbling window failed; window dropped", self.mapping.uuid)
+                log.warning(
+                    "mapping %s: the final invoke of a tumbling window failed; window dropped", self.mapping.uuid
+                )
                 self.window_open = False
                 self.window_state = {}
             else:
@@ -332,8 +346,16 @@ class Lane:
 class Mapping:
     """One event source mapping: its API-visible configuration, state and its lanes."""
 
-    def __init__(self, engine: Engine, mapping_uuid: str, stream: Stream, api: dict, settings: MappingSettings,
-                 start_index: int, enabled: bool):
+    def __init__(
+        self,
+        engine: Engine,
+        mapping_uuid: str,
+        stream: Stream,
+        api: dict,
+        settings: MappingSettings,
+        start_index: int,
+        enabled: bool,
+    ):
         self.engine = engine
         self.uuid = mapping_uuid
         self.stream = stream
@@ -345,8 +367,13 @@ class Mapping:
         self.last_result = NO_RECORDS
         self.stopped = False
         self.iterator_age_ms = 0
-        self.counters = {"invocations": 0, "records_delivered": 0, "records_skipped": 0,
-                         "failed_invocations": 0, "sent_to_destination": 0}
+        self.counters = {
+            "invocations": 0,
+            "records_delivered": 0,
+            "records_skipped": 0,
+            "failed_invocations": 0,
+            "sent_to_destination": 0,
+        }
         self._lock = threading.Lock()
         self.lanes = [Lane(self, n, start_index) for n in range(settings.parallelization_factor)]
         for lane in self.lanes:
@@ -493,8 +520,9 @@ class Mapping:
             "IteratorAgeMilliseconds": self.iterator_age_ms,
             "PendingRecords": max(0, end - min(lane.cursor for lane in self.lanes)),
             "InFlight": any(lane.busy for lane in self.lanes),
-            "Lanes": [{"Lane": lane.number, "Checkpoint": lane.cursor, "Retrying": bool(lane.pending)}
-                      for lane in self.lanes],
+            "Lanes": [
+                {"Lane": lane.number, "Checkpoint": lane.cursor, "Retrying": bool(lane.pending)} for lane in self.lanes
+            ],
             **{_camel(k): v for k, v in counters.items()},
         }
 

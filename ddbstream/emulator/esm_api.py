@@ -16,9 +16,9 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
-from ddbstream.emulator.esm import Engine, Mapping, MappingSettings, REPORT_BATCH_ITEM_FAILURES
-from ddbstream.emulator.filters import InvalidFilterPattern, parse_filter_criteria
-from ddbstream.emulator.server import aws_error, json_response
+from ddbstream.emulator.esm import REPORT_BATCH_ITEM_FAILURES, Engine, Mapping, MappingSettings
+from ddbstream.emulator.http import aws_error, json_response
+from ddbstream.patterns import InvalidFilterPattern, parse_filter_criteria
 
 BASE = "/2015-03-31/event-source-mappings"
 STREAM_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]+/stream/.+$")
@@ -38,8 +38,15 @@ INTEGER_RANGES: dict[str, tuple[int, int, int]] = {
     "TumblingWindowInSeconds": (0, 900, 0),
 }
 BOOLEANS = {"BisectBatchOnFunctionError": False}
-UPDATABLE = {*INTEGER_RANGES, *BOOLEANS, "FunctionName", "Enabled", "FilterCriteria", "DestinationConfig",
-             "FunctionResponseTypes"}
+UPDATABLE = {
+    *INTEGER_RANGES,
+    *BOOLEANS,
+    "FunctionName",
+    "Enabled",
+    "FilterCriteria",
+    "DestinationConfig",
+    "FunctionResponseTypes",
+}
 
 
 class ApiError(Exception):
@@ -67,13 +74,17 @@ def _integer(body: dict, name: str, current: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise invalid(f"{name} must be an integer.")
     if name == "MaximumRecordAgeInSeconds" and value != -1 and value < 60:
-        raise invalid(f"1 validation error detected: Value '{value}' at 'maximumRecordAgeInSeconds' failed to satisfy "
-                      "constraint: Member must be -1 or have value between 60 and 604800")
+        raise invalid(
+            f"1 validation error detected: Value '{value}' at 'maximumRecordAgeInSeconds' failed to satisfy "
+            "constraint: Member must be -1 or have value between 60 and 604800"
+        )
     if not low <= value <= high:
         field = name[0].lower() + name[1:]
         bound = f"less than or equal to {high}" if value > high else f"greater than or equal to {low}"
-        raise invalid(f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
-                      f"Member must have value {bound}")
+        raise invalid(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
+            f"Member must have value {bound}"
+        )
     return value
 
 
@@ -90,8 +101,10 @@ def _response_types(body: dict, current: list[str] | None = None) -> list[str]:
         return [] if current is None else current
     value = body["FunctionResponseTypes"]
     if not isinstance(value, list) or any(v != REPORT_BATCH_ITEM_FAILURES for v in value):
-        raise invalid("1 validation error detected: Value at 'functionResponseTypes' failed to satisfy constraint: "
-                      f"Member must satisfy enum value set: [{REPORT_BATCH_ITEM_FAILURES}]")
+        raise invalid(
+            "1 validation error detected: Value at 'functionResponseTypes' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{REPORT_BATCH_ITEM_FAILURES}]"
+        )
     return sorted(set(value))
 
 
@@ -127,8 +140,9 @@ def _settings(body: dict, function_arn: str, base: Mapping | None = None) -> tup
     api = dict(base.api) if base else {}
     for name in INTEGER_RANGES:
         api[name] = _integer(body, name, api.get(name))
-    api["BisectBatchOnFunctionError"] = _boolean(body, "BisectBatchOnFunctionError",
-                                                 api.get("BisectBatchOnFunctionError"))
+    api["BisectBatchOnFunctionError"] = _boolean(
+        body, "BisectBatchOnFunctionError", api.get("BisectBatchOnFunctionError")
+    )
     api["FunctionResponseTypes"] = _response_types(body, api.get("FunctionResponseTypes"))
     api["DestinationConfig"] = _destination(body, api.get("DestinationConfig"))
     criteria, patterns = _filters(body, (api.get("FilterCriteria"), base.settings.patterns) if base else None)
@@ -155,8 +169,10 @@ def resolve_function(emulator: Any, name: Any) -> str:
         raise invalid("FunctionName is required.")
     match = FUNCTION_REF.match(name)
     if not match:
-        raise invalid(f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
-                      "Member must satisfy regular expression pattern")
+        raise invalid(
+            f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern"
+        )
     from moto.awslambda.models import lambda_backends
 
     qualifier = match.group("qualifier")
@@ -247,8 +263,8 @@ def create(engine: Engine, request: Request) -> Response:
             if other.stream is stream and _unqualified(other.settings.function_arn) == _unqualified(function_arn):
                 raise ApiError(
                     "ResourceConflictException",
-                    f"An event source mapping with DynamoDB stream arn (\" {source} \") and function "
-                    f"(\" {function_arn} \") already exists. Please update or delete the existing mapping "
+                    f'An event source mapping with DynamoDB stream arn (" {source} ") and function '
+                    f'(" {function_arn} ") already exists. Please update or delete the existing mapping '
                     f"with UUID {other.uuid}",
                     409,
                 )
@@ -281,7 +297,8 @@ def list_mappings(engine: Engine, request: Request) -> Response:
     if not 1 <= max_items <= 10_000:
         raise invalid("MaxItems must be between 1 and 10000.")
     found = [
-        m for m in sorted(engine.all(), key=lambda m: m.uuid)
+        m
+        for m in sorted(engine.all(), key=lambda m: m.uuid)
         if (source is None or m.stream.arn == source)
         and (function_arn is None or _unqualified(m.settings.function_arn) == function_arn)
     ]
@@ -298,8 +315,11 @@ def update(engine: Engine, request: Request, match: re.Match[str]) -> Response:
     unknown = sorted(k for k in body if k not in UPDATABLE and body[k] is not None)
     if unknown:
         raise invalid(f"{unknown[0]} cannot be changed on an existing DynamoDB event source mapping.")
-    function_arn = resolve_function(engine.emulator, body["FunctionName"]) if body.get("FunctionName") \
+    function_arn = (
+        resolve_function(engine.emulator, body["FunctionName"])
+        if body.get("FunctionName")
         else mapping.settings.function_arn
+    )
     settings, api = _settings(body, function_arn, mapping)
     enabled = _boolean(body, "Enabled", mapping.state == "Enabled")
     was_enabled = mapping.state == "Enabled"

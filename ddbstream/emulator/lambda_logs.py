@@ -16,8 +16,8 @@ import termios
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 # CloudWatch Logs: an event is at most 256 KB including 26 bytes of overhead.
 MAX_EVENT_BYTES = 262_144 - 26
@@ -31,7 +31,7 @@ _BACKEND_LOCK = threading.Lock()
 
 def stream_name(version: str = "$LATEST", now: float | None = None) -> str:
     """A log stream name shaped like Lambda's: ``2024/01/31/[$LATEST]<32 hex>``."""
-    day = datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc)
+    day = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
     return f"{day:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
 
 
@@ -84,7 +84,7 @@ class LogStreamWriter:
             if self._capture is not None:
                 self._capture.extend(events)
             for start in range(0, len(events), MAX_BATCH_EVENTS):
-                batch = [{"timestamp": ts, "message": m} for m in events[start:start + MAX_BATCH_EVENTS]]
+                batch = [{"timestamp": ts, "message": m} for m in events[start : start + MAX_BATCH_EVENTS]]
                 with _BACKEND_LOCK:
                     backend = self._backend()
                     # The group or stream may have been deleted by a user meanwhile: recreate.
@@ -146,7 +146,7 @@ class LogPump:
         while len(self._partial) > MAX_EVENT_BYTES // 4 and len(self._partial.encode("utf-8")) > MAX_EVENT_BYTES:
             piece = split_message(self._partial)[0]  # a huge line without its newline yet: full events
             lines.append(piece)
-            self._partial = self._partial[len(piece):]
+            self._partial = self._partial[len(piece) :]
         # awslambdaric joins the lines of one error report with "\r": one event, as on AWS.
         self.writer.write([line.replace("\r", "\n") for line in lines])
 

@@ -30,12 +30,13 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ddbstream.emulator.lambda_logs import LogPump, LogStreamWriter, stream_name
 from ddbstream.errors import DdbstreamError, ExitCode
@@ -55,9 +56,15 @@ ASYNC_CONCURRENCY = 16
 PREWARM_RUNTIME = "python3.12"  # infra/variables.tf's default lambda_runtime
 FAKE_SESSION_TOKEN = "ddbstream-local-session-token"
 _SIGNAL_NAMES = {  # how Lambda's (Go) runtime names the signal that ended a runtime process
-    signal.SIGABRT: "aborted", signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed",
-    signal.SIGTERM: "terminated", signal.SIGBUS: "bus error", signal.SIGFPE: "floating point exception",
-    signal.SIGILL: "illegal instruction", signal.SIGINT: "interrupt", signal.SIGPIPE: "broken pipe",
+    signal.SIGABRT: "aborted",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGKILL: "killed",
+    signal.SIGTERM: "terminated",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGINT: "interrupt",
+    signal.SIGPIPE: "broken pipe",
 }
 _FUNCTION_REF = re.compile(
     r"^(?:arn:aws[\w-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?(?:function:)?"
@@ -160,7 +167,7 @@ def _trace_id() -> str:
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 # ---------------------------------------------------------------- interpreters
@@ -181,8 +188,9 @@ _interpreters_lock = threading.Lock()
 def _probe(executable: str) -> tuple[str, str] | None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
     try:
-        out = subprocess.run([executable, "-c", _PROBE], capture_output=True, text=True, timeout=20,
-                             env=env, stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [executable, "-c", _PROBE], capture_output=True, text=True, timeout=20, env=env, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     lines = out.stdout.strip().splitlines()
@@ -207,9 +215,13 @@ def interpreter_for(runtime: str) -> Interpreter:
             runtime_dir = os.path.dirname(os.path.dirname(ric.origin)) if ric and ric.origin else ""
             mine = f"python{sys.version_info.major}.{sys.version_info.minor}"
             why = "is not on PATH" if not candidate else "cannot import awslambdaric and boto3"
-            chosen = Interpreter(sys.executable, runtime_dir, warning=(
-                f"ddbstream: WARNING {runtime} {why}; running this function with the daemon's {mine} ({sys.executable})"
-            ))
+            chosen = Interpreter(
+                sys.executable,
+                runtime_dir,
+                warning=(
+                    f"ddbstream: WARNING {runtime} {why}; running this function with the daemon's {mine} ({sys.executable})"
+                ),
+            )
         _interpreters[runtime] = chosen
         return chosen
 
@@ -220,7 +232,7 @@ def interpreter_for(runtime: str) -> Interpreter:
 class _RuntimeApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed-ACK stalls
-    server: "_RuntimeApiServer"
+    server: _RuntimeApiServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep the daemon log quiet
         pass
@@ -270,8 +282,9 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
                 return
             self._send(202, b'{"status":"OK"}')
         elif self.path == f"{RUNTIME_API}/init/error":
-            worker.post_init_error(body or _error_body(
-                self.headers.get("Lambda-Runtime-Function-Error-Type") or "Runtime.Unknown", ""))
+            worker.post_init_error(
+                body or _error_body(self.headers.get("Lambda-Runtime-Function-Error-Type") or "Runtime.Unknown", "")
+            )
             self._send(202, b'{"status":"OK"}')
         else:
             self._send(404, _error_body("InvalidRequest", f"no such Runtime API path {self.path}"))
@@ -280,7 +293,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
 class _RuntimeApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, worker: "Worker"):
+    def __init__(self, worker: Worker):
         self.worker = worker
         super().__init__(("127.0.0.1", 0), _RuntimeApiHandler)
 
@@ -296,7 +309,7 @@ class _RuntimeApiServer(ThreadingHTTPServer):
 class Worker:
     """One execution environment: an awslambdaric process, its Runtime API and its log stream."""
 
-    def __init__(self, runtime: "LambdaRuntime", config: FunctionConfig, code_dir: Path):
+    def __init__(self, runtime: LambdaRuntime, config: FunctionConfig, code_dir: Path):
         self.config = config
         self.runtime = runtime
         self.inbox: queue.Queue[Invocation | None] = queue.Queue()
@@ -313,20 +326,30 @@ class Worker:
         self.interpreter = interpreter_for(config.runtime)
         self.writer = LogStreamWriter(runtime.logs_backend(config), config.log_group, stream_name(config.version))
         self.api = _RuntimeApiServer(self)
-        self._api_thread = threading.Thread(target=self.api.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name="lambda-runtime-api", daemon=True)
+        self._api_thread = threading.Thread(
+            target=self.api.serve_forever, kwargs={"poll_interval": 0.1}, name="lambda-runtime-api", daemon=True
+        )
         self._api_thread.start()
         self.spawned_at = time.monotonic()
-        self.writer.write([f"INIT_START Runtime Version: {config.runtime.replace('python', 'python:')}.local"
-                           f"\tRuntime Version ARN: arn:aws:lambda:{config.region}::runtime:ddbstream-local"])
+        self.writer.write(
+            [
+                f"INIT_START Runtime Version: {config.runtime.replace('python', 'python:')}.local"
+                f"\tRuntime Version ARN: arn:aws:lambda:{config.region}::runtime:ddbstream-local"
+            ]
+        )
         if self.interpreter.warning:
             self.writer.write([self.interpreter.warning])
         read_fd, write_fd = os.pipe()
         try:
             self.process = subprocess.Popen(
                 [self.interpreter.executable, "-m", "awslambdaric", config.handler],
-                cwd=code_dir, env=self._environment(code_dir), stdin=subprocess.DEVNULL,
-                stdout=write_fd, stderr=write_fd, start_new_session=True, close_fds=True,
+                cwd=code_dir,
+                env=self._environment(code_dir),
+                stdin=subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                start_new_session=True,
+                close_fds=True,
             )
         except OSError:
             os.close(read_fd)
@@ -352,24 +375,26 @@ class Worker:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
         env.update(dict(c.environment))
-        env.update({  # reserved: a function's own variables cannot override these
-            "_HANDLER": c.handler,
-            "AWS_REGION": c.region,
-            "AWS_DEFAULT_REGION": c.region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{c.runtime}",
-            "AWS_LAMBDA_FUNCTION_NAME": c.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(c.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": c.version,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_LAMBDA_LOG_GROUP_NAME": c.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.writer.stream,
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.api.server_address[1]}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": FAKE_SESSION_TOKEN,
-            "LAMBDA_TASK_ROOT": str(code_dir),
-            "LAMBDA_RUNTIME_DIR": self.interpreter.runtime_dir or str(code_dir),
-        })
+        env.update(
+            {  # reserved: a function's own variables cannot override these
+                "_HANDLER": c.handler,
+                "AWS_REGION": c.region,
+                "AWS_DEFAULT_REGION": c.region,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{c.runtime}",
+                "AWS_LAMBDA_FUNCTION_NAME": c.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(c.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": c.version,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_LAMBDA_LOG_GROUP_NAME": c.log_group,
+                "AWS_LAMBDA_LOG_STREAM_NAME": self.writer.stream,
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.api.server_address[1]}",
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": FAKE_SESSION_TOKEN,
+                "LAMBDA_TASK_ROOT": str(code_dir),
+                "LAMBDA_RUNTIME_DIR": self.interpreter.runtime_dir or str(code_dir),
+            }
+        )
         return env
 
     # -- called from the Runtime API server's threads
@@ -393,9 +418,12 @@ class Worker:
         if invocation is None or invocation.request_id != request_id or invocation.handed_at is None:
             return False
         if kind == "response" and len(body) > MAX_SYNC_RESPONSE:
-            kind, body = "error", _error_body(
-                "Function.ResponseSizeTooLarge",
-                f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_RESPONSE} bytes).",
+            kind, body = (
+                "error",
+                _error_body(
+                    "Function.ResponseSizeTooLarge",
+                    f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_RESPONSE} bytes).",
+                ),
             )
         return invocation.finish(kind, body)
 
@@ -480,13 +508,18 @@ class Worker:
                 break
             handed = invocation.handed_at
             if (handed is None and now > init_deadline) or (handed is not None and now > handed + c.timeout):
-                failure = ("Sandbox.Timedout", f"RequestId: {invocation.request_id} Error: Task timed out after {c.timeout:.2f} seconds")
+                failure = (
+                    "Sandbox.Timedout",
+                    f"RequestId: {invocation.request_id} Error: Task timed out after {c.timeout:.2f} seconds",
+                )
                 break
         ended = time.monotonic()
         peak_kb = self.memory_kb()
         if failure is None and peak_kb > limit_kb:
-            failure = ("Runtime.OutOfMemory",
-                       f"RequestId: {invocation.request_id} Error: Runtime exited with error: signal: killed")
+            failure = (
+                "Runtime.OutOfMemory",
+                f"RequestId: {invocation.request_id} Error: Runtime exited with error: signal: killed",
+            )
         if failure is not None:
             self.kill()
             self.exited.wait(5)
@@ -495,7 +528,10 @@ class Worker:
         if failure is None and kind == "exit":
             self.exited.wait(5)
             error_type = "Runtime.ExitError"
-            failure = (error_type, f"RequestId: {invocation.request_id} Error: Runtime exited with error: {self.exit_description}")
+            failure = (
+                error_type,
+                f"RequestId: {invocation.request_id} Error: Runtime exited with error: {self.exit_description}",
+            )
             if self.init_error is not None:
                 kind, body = "init_error", self.init_error
         if invocation.outcome is None or failure is not None:
@@ -505,8 +541,12 @@ class Worker:
         if kind == "init_error":
             reusable = False
             error_type = _json_field(body, "errorType") or "Runtime.Unknown"
-            self.writer.write([f"INIT_REPORT Init Duration: {self.init_duration_ms or 0:.2f} ms\tPhase: init"
-                               f"\tStatus: error\tError Type: {error_type}"])
+            self.writer.write(
+                [
+                    f"INIT_REPORT Init Duration: {self.init_duration_ms or 0:.2f} ms\tPhase: init"
+                    f"\tStatus: error\tError Type: {error_type}"
+                ]
+            )
         if invocation.handed_at is None:  # never reached the handler: the init failed or hung
             self.writer.start_capture()
             self.writer.write([f"START RequestId: {invocation.request_id} Version: {c.version}"])
@@ -541,8 +581,11 @@ class Worker:
         function_error = None if kind == "response" and failure is None else "Unhandled"
         tail = "\n".join(captured).encode()[-LOG_TAIL_BYTES:]
         result = InvokeResult(
-            status_code=200, payload=payload, function_error=function_error,
-            request_id=invocation.request_id, log_result=base64.b64encode(tail).decode(),
+            status_code=200,
+            payload=payload,
+            function_error=function_error,
+            request_id=invocation.request_id,
+            log_result=base64.b64encode(tail).decode(),
             executed_version=c.version,
         )
         return result, reusable and not self.exited.is_set()
@@ -599,8 +642,12 @@ class LambdaRuntime:
 
         match = _FUNCTION_REF.match(function or "")
         if not match:
-            raise InvokeError(f"1 validation error detected: Value '{function}' at 'functionName' failed to satisfy "
-                              "constraint: Member must satisfy regular expression pattern", "ValidationException", 400)
+            raise InvokeError(
+                f"1 validation error detected: Value '{function}' at 'functionName' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern",
+                "ValidationException",
+                400,
+            )
         region = match.group("region") or self.region
         account = match.group("account") or self.account
         name = match.group("name")
@@ -611,17 +658,29 @@ class LambdaRuntime:
         except JsonRESTError:
             raise FunctionNotFound(f"Function not found: {arn}" + (f":{qualifier}" if qualifier else "")) from None
         if getattr(fn, "package_type", "Zip") != "Zip" or not getattr(fn, "code_bytes", b""):
-            raise InvokeError(f"{name}: no zip package the local daemon can run (image and missing S3 code are not supported)",
-                              "InvalidParameterValueException", 400)
+            raise InvokeError(
+                f"{name}: no zip package the local daemon can run (image and missing S3 code are not supported)",
+                "InvalidParameterValueException",
+                400,
+            )
         if not str(fn.run_time or "").startswith("python3"):
-            raise InvokeError(f"{name}: runtime {fn.run_time} is not supported by the local daemon (python3.x only)",
-                              "InvalidRuntimeException", 502)
+            raise InvokeError(
+                f"{name}: runtime {fn.run_time} is not supported by the local daemon (python3.x only)",
+                "InvalidRuntimeException",
+                502,
+            )
         config = FunctionConfig(
-            name=name, arn=arn, version=str(fn.version), runtime=fn.run_time, handler=fn.handler,
-            memory_mb=int(fn.memory_size or 128), timeout=float(fn.timeout or 3),
+            name=name,
+            arn=arn,
+            version=str(fn.version),
+            runtime=fn.run_time,
+            handler=fn.handler,
+            memory_mb=int(fn.memory_size or 128),
+            timeout=float(fn.timeout or 3),
             environment=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
             code_digest=getattr(fn, "code_digest", None) or hashlib.sha256(fn.code_bytes).hexdigest(),
-            region=region, account=account,
+            region=region,
+            account=account,
             reserved_concurrency=None if fn.reserved_concurrency is None else int(fn.reserved_concurrency),
         )
         return config, fn.code_bytes
@@ -637,7 +696,9 @@ class LambdaRuntime:
                         archive.extractall(staging)
                 except zipfile.BadZipFile:
                     shutil.rmtree(staging, ignore_errors=True)
-                    raise InvokeError("the function's code is not a valid zip file", "InvalidZipFileException", 502)
+                    raise InvokeError(
+                        "the function's code is not a valid zip file", "InvalidZipFileException", 502
+                    ) from None
                 target.parent.mkdir(parents=True, exist_ok=True)
                 staging.rename(target)
         return target
@@ -684,8 +745,12 @@ class LambdaRuntime:
         self._unclaim(worker.config)
         with self._lock:
             self._busy.discard(worker)
-            keep = (reusable and worker.alive and not self._stopping
-                    and self._fingerprints.get(worker.config.key) == worker.config)
+            keep = (
+                reusable
+                and worker.alive
+                and not self._stopping
+                and self._fingerprints.get(worker.config.key) == worker.config
+            )
             if keep:
                 self._idle.setdefault(worker.config.key, []).append(worker)
         if not keep:  # in the background: the caller gets its result without waiting for cleanup
@@ -707,19 +772,27 @@ class LambdaRuntime:
     ) -> InvokeResult:
         """Invoke a function as Lambda's Invoke API does; raise InvokeError when Lambda would."""
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
-            raise InvokeError(f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to "
-                              "satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
-                              "ValidationException", 400)
+            raise InvokeError(
+                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to "
+                "satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+                "ValidationException",
+                400,
+            )
         config, code = self.resolve(function_name_or_arn, qualifier)
         payload = payload or b"{}"
         limit = MAX_ASYNC_REQUEST if invocation_type == "Event" else MAX_SYNC_REQUEST
         if len(payload) > limit:
-            raise InvokeError(f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
-                              "RequestTooLargeException", 413)
+            raise InvokeError(
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+                "RequestTooLargeException",
+                413,
+            )
         try:
             json.loads(payload)
         except ValueError as exc:
-            raise InvokeError(f"Could not parse request body into json: {exc}", "InvalidRequestContentException", 400) from None
+            raise InvokeError(
+                f"Could not parse request body into json: {exc}", "InvalidRequestContentException", 400
+            ) from None
         request_id = str(uuid.uuid4())
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, request_id, executed_version=config.version)
@@ -783,7 +856,7 @@ class LambdaRuntime:
             now = time.monotonic()
             expired: list[Worker] = []
             with self._lock:
-                for key, workers in self._idle.items():
+                for workers in self._idle.values():
                     for worker in list(workers):
                         if now - worker.idle_since > IDLE_TTL or not self._exists(worker.config):
                             workers.remove(worker)
@@ -827,7 +900,7 @@ class LambdaRuntime:
 def _invoke_route(runtime: LambdaRuntime, request, match, invocation_type: str | None = None):
     from werkzeug.wrappers import Response
 
-    from ddbstream.emulator.server import aws_error
+    from ddbstream.emulator.http import aws_error
 
     headers = request.headers
     client_context = None
@@ -835,10 +908,13 @@ def _invoke_route(runtime: LambdaRuntime, request, match, invocation_type: str |
         try:
             client_context = base64.b64decode(headers["X-Amz-Client-Context"]).decode()
         except ValueError:
-            return aws_error("InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.")
+            return aws_error(
+                "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object."
+            )
     try:
         result = runtime.invoke(
-            match.group("function"), request.get_data(),
+            match.group("function"),
+            request.get_data(),
             invocation_type=invocation_type or headers.get("X-Amz-Invocation-Type") or "RequestResponse",
             log_type=headers.get("X-Amz-Log-Type"),
             qualifier=request.args.get("Qualifier"),
@@ -860,10 +936,16 @@ def install(emulator) -> LambdaRuntime:
     """Add the runtime to the emulator: Invoke routes, ``components["runtime"]``, shutdown hook."""
     runtime = LambdaRuntime(emulator.region, emulator.account, endpoint=lambda: emulator.endpoint)
     emulator.components["runtime"] = runtime
-    emulator.add_route("POST", r"/2015-03-31/functions/(?P<function>[^/]+)/invocations/?",
-                       lambda request, match: _invoke_route(runtime, request, match))
-    emulator.add_route("POST", r"/2014-11-13/functions/(?P<function>[^/]+)/invoke-async/?",
-                       lambda request, match: _invoke_route(runtime, request, match, "Event"))
+    emulator.add_route(
+        "POST",
+        r"/2015-03-31/functions/(?P<function>[^/]+)/invocations/?",
+        lambda request, match: _invoke_route(runtime, request, match),
+    )
+    emulator.add_route(
+        "POST",
+        r"/2014-11-13/functions/(?P<function>[^/]+)/invoke-async/?",
+        lambda request, match: _invoke_route(runtime, request, match, "Event"),
+    )
     emulator.on_shutdown(runtime.shutdown)
     # Finding the default runtime's interpreter spawns it: do it now, not in the first invoke.
     threading.Thread(target=interpreter_for, args=(PREWARM_RUNTIME,), name="lambda-probe", daemon=True).start()

@@ -7,41 +7,22 @@ holds the AWS resources in memory.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from ddbstream.emulator.http import Handler, Route, aws_error, json_response
+
 log = logging.getLogger("ddbstream.emulator")
 
-Handler = Callable[[Request, "re.Match[str]"], Response]
 LOOPBACK = "127.0.0.1"
-
-
-@dataclass
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: Handler
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
-
-
-def aws_error(code: str, message: str, status: int = 400) -> Response:
-    """An error in the REST-JSON shape botocore parses (Lambda's APIs use it)."""
-    return json_response(
-        {"Type": "User", "Message": message, "message": message},
-        status=status,
-        headers={"x-amzn-ErrorType": code},
-    )
 
 
 @dataclass
@@ -110,8 +91,19 @@ class Emulator:
 
 # The services a pipeline uses, loaded in the background once the daemon answers so that
 # `ddbstream up`'s first request to each does not pay for importing moto's backend.
-PIPELINE_SERVICES = ("dynamodb", "dynamodbstreams", "sqs", "lambda", "iam", "logs", "sns", "s3",
-                     "events", "cloudwatch", "sts")
+PIPELINE_SERVICES = (
+    "dynamodb",
+    "dynamodbstreams",
+    "sqs",
+    "lambda",
+    "iam",
+    "logs",
+    "sns",
+    "s3",
+    "events",
+    "cloudwatch",
+    "sts",
+)
 
 
 def warm_up(emulator: Emulator, services: tuple[str, ...] = PIPELINE_SERVICES) -> threading.Thread:

@@ -47,8 +47,12 @@ class SavedMapping:
 def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    return {"format": str(FORMAT), "ddbstream": version("ddbstream"), "moto": version("moto"),
-            "python": ".".join(map(str, sys.version_info[:2]))}
+    return {
+        "format": str(FORMAT),
+        "ddbstream": version("ddbstream"),
+        "moto": version("moto"),
+        "python": ".".join(map(str, sys.version_info[:2])),
+    }
 
 
 # moto's objects hold a few things pickle cannot take as they are: locks (new ones will do),
@@ -123,8 +127,10 @@ def restore(emulator: Any, path: Path) -> str | None:
         except Exception as exc:  # a truncated or foreign file: start empty, say so
             return f"could not read the saved stack ({type(exc).__name__}): started empty"
         if saved != wanted:
-            return (f"the saved stack was written by ddbstream {saved.get('ddbstream')} / moto "
-                    f"{saved.get('moto')} / Python {saved.get('python')}: started empty")
+            return (
+                f"the saved stack was written by ddbstream {saved.get('ddbstream')} / moto "
+                f"{saved.get('moto')} / Python {saved.get('python')}: started empty"
+            )
         _restore_backends(document["backends"])
         restored = _restore_streams_and_mappings(emulator, document["mappings"])
         return f"restored the stack saved by 'down' ({restored})"

@@ -34,9 +34,10 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from ddbstream.items import item_size
 
@@ -552,7 +553,9 @@ def decode_iterator(iterator: Any) -> tuple[Stream, int]:
     if shard_id != stream.shard_id:
         raise StreamError("ValidationException", "Invalid ShardIterator")
     if time.time() - issued > ITERATOR_LIFETIME_SECONDS:
-        raise StreamError("ExpiredIteratorException", "Iterator expired. The iterator was created more than 15 minutes ago.")
+        raise StreamError(
+            "ExpiredIteratorException", "Iterator expired. The iterator was created more than 15 minutes ago."
+        )
     return stream, index
 
 
@@ -605,7 +608,7 @@ def _set_with_repeats(value: Any) -> list | None:
     """The listed members of a set attribute (at any depth) that names a member twice, else None."""
     if not isinstance(value, dict) or len(value) != 1:
         return None
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind in ("SS", "NS", "BS") and isinstance(inner, list):
         try:
             members = [Decimal(v) for v in inner] if kind == "NS" else inner  # NS: 1 and 1.0 are one number
@@ -639,7 +642,8 @@ def _refuse_what_dynamodb_refuses(attributes: dict | None, names_are_attributes:
         if repeated is not None:
             listed = ", ".join(base64.b64encode(v).decode() if isinstance(v, bytes) else str(v) for v in repeated)
             raise MockValidationException(
-                f"One or more parameter values were invalid: Input collection [{listed}] contains duplicates")
+                f"One or more parameter values were invalid: Input collection [{listed}] contains duplicates"
+            )
 
 
 def _validated_put(original: Callable) -> Callable:

@@ -6,7 +6,8 @@ about drift it cannot change. A second run is a reconcile, never a failure becau
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ddbstream.provision.run import ClientFactory, Provisioning
 from ddbstream.spec import Spec
@@ -33,8 +34,13 @@ def provision(
     check(spec)
     run = Provisioning(spec, client, progress=progress)
     # The function comes after the table, queue, topic and bucket: its environment names them.
-    steps = [table.provision_table, messaging.provision_messaging, function.provision_function,
-             alarms.provision_alarms, mapping.provision_mapping]
+    steps = [
+        table.provision_table,
+        messaging.provision_messaging,
+        function.provision_function,
+        alarms.provision_alarms,
+        mapping.provision_mapping,
+    ]
     for step in steps:
         step(run)
     return run.resources, run.notes

@@ -18,37 +18,98 @@ def duration_threshold_ms(spec: Spec) -> int:
     return int(value) if value is not None else int(spec["lambda_timeout"]) * 800
 
 
-def alarm_definitions(spec: Spec, function_name: str, table_name: str, queue_name: str | None) -> dict[str, dict[str, Any]]:
+def alarm_definitions(
+    spec: Spec, function_name: str, table_name: str, queue_name: str | None
+) -> dict[str, dict[str, Any]]:
     """Alarms by key, with infra/modules/alarms' attribute names."""
 
-    def alarm(name: str, description: str, namespace: str, metric: str, dimensions: dict[str, str],
-              statistic: str, threshold: float) -> dict[str, Any]:
+    def alarm(
+        name: str,
+        description: str,
+        namespace: str,
+        metric: str,
+        dimensions: dict[str, str],
+        statistic: str,
+        threshold: float,
+    ) -> dict[str, Any]:
         return {
-            "alarm_name": name, "description": description, "namespace": namespace, "metric_name": metric,
-            "dimensions": dimensions, "statistic": statistic,
-            "comparison_operator": "GreaterThanThreshold", "threshold": threshold,
+            "alarm_name": name,
+            "description": description,
+            "namespace": namespace,
+            "metric_name": metric,
+            "dimensions": dimensions,
+            "statistic": statistic,
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": threshold,
         }
 
     on_function = {"FunctionName": function_name}
     on_table = {"TableName": table_name}
     alarms = {
-        "errors": alarm(f"{function_name}-errors", "The stream consumer raised errors.",
-                        "AWS/Lambda", "Errors", on_function, "Sum", 0),
-        "throttles": alarm(f"{function_name}-throttles", "Invocations of the stream consumer were throttled.",
-                           "AWS/Lambda", "Throttles", on_function, "Sum", 0),
-        "duration": alarm(f"{function_name}-duration", "An invocation of the stream consumer came close to its timeout.",
-                          "AWS/Lambda", "Duration", on_function, "Maximum", duration_threshold_ms(spec)),
-        "iterator_age": alarm(f"{function_name}-iterator-age", "The consumer is falling behind the stream.",
-                              "AWS/Lambda", "IteratorAge", on_function, "Maximum", int(spec["alarm_iterator_age_ms"])),
-        "read_throttles": alarm(f"{table_name}-read-throttles", "Reads of the table were throttled.",
-                                "AWS/DynamoDB", "ReadThrottleEvents", on_table, "Sum", 0),
-        "write_throttles": alarm(f"{table_name}-write-throttles", "Writes to the table were throttled.",
-                                 "AWS/DynamoDB", "WriteThrottleEvents", on_table, "Sum", 0),
+        "errors": alarm(
+            f"{function_name}-errors",
+            "The stream consumer raised errors.",
+            "AWS/Lambda",
+            "Errors",
+            on_function,
+            "Sum",
+            0,
+        ),
+        "throttles": alarm(
+            f"{function_name}-throttles",
+            "Invocations of the stream consumer were throttled.",
+            "AWS/Lambda",
+            "Throttles",
+            on_function,
+            "Sum",
+            0,
+        ),
+        "duration": alarm(
+            f"{function_name}-duration",
+            "An invocation of the stream consumer came close to its timeout.",
+            "AWS/Lambda",
+            "Duration",
+            on_function,
+            "Maximum",
+            duration_threshold_ms(spec),
+        ),
+        "iterator_age": alarm(
+            f"{function_name}-iterator-age",
+            "The consumer is falling behind the stream.",
+            "AWS/Lambda",
+            "IteratorAge",
+            on_function,
+            "Maximum",
+            int(spec["alarm_iterator_age_ms"]),
+        ),
+        "read_throttles": alarm(
+            f"{table_name}-read-throttles",
+            "Reads of the table were throttled.",
+            "AWS/DynamoDB",
+            "ReadThrottleEvents",
+            on_table,
+            "Sum",
+            0,
+        ),
+        "write_throttles": alarm(
+            f"{table_name}-write-throttles",
+            "Writes to the table were throttled.",
+            "AWS/DynamoDB",
+            "WriteThrottleEvents",
+            on_table,
+            "Sum",
+            0,
+        ),
     }
     if queue_name:
         alarms["dlq_messages"] = alarm(
-            f"{queue_name}-messages-visible", "Failed stream records are waiting in the dead-letter queue.",
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Maximum", 0,
+            f"{queue_name}-messages-visible",
+            "Failed stream records are waiting in the dead-letter queue.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": queue_name},
+            "Maximum",
+            0,
         )
     return alarms
 

@@ -16,10 +16,14 @@ from ddbstream.spec import Spec
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries without mtimes: the same tree gives the same hash
 _EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
-_ASSUME_ROLE = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
+_ASSUME_ROLE = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 def source_dir(spec: Spec) -> Path:
@@ -76,8 +80,9 @@ def _role_arn(iam: Any, function_name: str) -> str:
     try:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=_ASSUME_ROLE,
-                               Description="ddbstream consumer execution role")["Role"]["Arn"]
+        return iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=_ASSUME_ROLE, Description="ddbstream consumer execution role"
+        )["Role"]["Arn"]
 
 
 def _log_group(logs: Any, group: str, retention_days: int, tags: dict[str, str]) -> None:
@@ -113,8 +118,12 @@ def provision_function(run: Provisioning) -> None:
     except lam.exceptions.ResourceNotFoundException:
         progress(f"creating function {name}")
         current = lam.create_function(
-            FunctionName=name, Role=_role_arn(client("iam"), name), Code={"ZipFile": code},
-            Description="ddbstream DynamoDB Streams consumer", **desired, **({"Tags": tags} if tags else {}),
+            FunctionName=name,
+            Role=_role_arn(client("iam"), name),
+            Code={"ZipFile": code},
+            Description="ddbstream DynamoDB Streams consumer",
+            **desired,
+            **({"Tags": tags} if tags else {}),
         )
     else:
         changed = {k: v for k, v in desired.items() if _current_value(current, k) != v}

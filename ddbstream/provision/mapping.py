@@ -11,7 +11,7 @@ from ddbstream.spec import Spec
 
 def check_filter_patterns(spec: Spec) -> None:
     """Refuse invalid filter patterns before anything is provisioned (the mapping is the last step)."""
-    from ddbstream.emulator.filters import InvalidFilterPattern, parse_filter_criteria
+    from ddbstream.patterns import InvalidFilterPattern, parse_filter_criteria
 
     criteria = {"Filters": [{"Pattern": p} for p in spec.get("filter_patterns") or []]}
     try:
@@ -51,8 +51,11 @@ def provision_mapping(run: Provisioning) -> None:
         if current is None:
             progress(f"mapping the stream of {resources['table_name']} to {function_name}")
             current = lam.create_event_source_mapping(
-                EventSourceArn=stream_arn, FunctionName=function_name,
-                StartingPosition=spec["starting_position"], Enabled=True, **desired,
+                EventSourceArn=stream_arn,
+                FunctionName=function_name,
+                StartingPosition=spec["starting_position"],
+                Enabled=True,
+                **desired,
             )
         else:
             if current.get("StartingPosition") != spec["starting_position"]:

@@ -8,7 +8,8 @@ Encryption keys are the exception: the local target does not create the topic's 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
@@ -46,8 +47,9 @@ def queue_attributes(spec: Spec) -> dict[str, str]:
     }
 
 
-def provision_queue(spec: Spec, sqs: Any, name: str, resources: dict[str, Any],
-                    progress: Callable[[str], None]) -> None:
+def provision_queue(
+    spec: Spec, sqs: Any, name: str, resources: dict[str, Any], progress: Callable[[str], None]
+) -> None:
     attributes = queue_attributes(spec)
     try:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
@@ -64,8 +66,9 @@ def provision_queue(spec: Spec, sqs: Any, name: str, resources: dict[str, Any],
     resources.update(queue_url=url, queue_arn=arn)
 
 
-def provision_topic(spec: Spec, sns: Any, name: str, resources: dict[str, Any],
-                    progress: Callable[[str], None]) -> None:
+def provision_topic(
+    spec: Spec, sns: Any, name: str, resources: dict[str, Any], progress: Callable[[str], None]
+) -> None:
     """CreateTopic is idempotent; the email subscription is added once."""
     progress(f"creating topic {name}")
     tags = [{"Key": k, "Value": v} for k, v in _tags(spec).items()]
@@ -85,8 +88,9 @@ def lifecycle_rules(spec: Spec) -> list[dict[str, Any]]:
             "ID": "audit-retention",
             "Status": "Enabled",
             "Filter": {"Prefix": spec["audit_prefix"]},
-            "Transitions": [{"Days": int(spec["audit_transition_days"]),
-                             "StorageClass": AUDIT_TRANSITION_STORAGE_CLASS}],
+            "Transitions": [
+                {"Days": int(spec["audit_transition_days"]), "StorageClass": AUDIT_TRANSITION_STORAGE_CLASS}
+            ],
             "Expiration": {"Days": int(spec["audit_expiration_days"])},
             "NoncurrentVersionExpiration": {"NoncurrentDays": AUDIT_NONCURRENT_VERSION_DAYS},
         },
@@ -102,21 +106,26 @@ def lifecycle_rules(spec: Spec) -> list[dict[str, Any]]:
 def bucket_policy(bucket: str) -> str:
     """TLS only: deny every request made without it."""
     arn = f"arn:aws:s3:::{bucket}"
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [arn, f"{arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [arn, f"{arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
-def provision_bucket(spec: Spec, s3: Any, name: str, resources: dict[str, Any],
-                     progress: Callable[[str], None]) -> None:
+def provision_bucket(
+    spec: Spec, s3: Any, name: str, resources: dict[str, Any], progress: Callable[[str], None]
+) -> None:
     """The audit bucket: private, owner-enforced, versioned, SSE-KMS, lifecycle, TLS-only policy."""
     try:
         s3.head_bucket(Bucket=name)
@@ -125,16 +134,28 @@ def provision_bucket(spec: Spec, s3: Any, name: str, resources: dict[str, Any],
         region = s3.meta.region_name
         location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         s3.create_bucket(Bucket=name, **location)
-    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
-    })
-    s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={
-        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}],
-    })
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_ownership_controls(
+        Bucket=name,
+        OwnershipControls={
+            "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}],
+        },
+    )
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}],
-    })
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}],
+        },
+    )
     s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle_rules(spec)})
     s3.put_bucket_policy(Bucket=name, Policy=bucket_policy(name))
     tags = _tags(spec)
@@ -143,8 +164,9 @@ def provision_bucket(spec: Spec, s3: Any, name: str, resources: dict[str, Any],
     resources.update(bucket=name)
 
 
-def provision_event_bus(spec: Spec, events: Any, name: str, resources: dict[str, Any],
-                        progress: Callable[[str], None]) -> None:
+def provision_event_bus(
+    spec: Spec, events: Any, name: str, resources: dict[str, Any], progress: Callable[[str], None]
+) -> None:
     """The bus the consumer forwards changes to; "default" always exists."""
     if name != "default":
         try:

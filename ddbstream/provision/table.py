@@ -33,7 +33,9 @@ def desired_table(spec: Spec) -> dict[str, Any]:
         if projection["ProjectionType"] == "INCLUDE":
             projection["NonKeyAttributes"] = list(index.get("non_key_attributes") or [])
         definition: dict[str, Any] = {
-            "IndexName": index["name"], "KeySchema": _key_schema(index_keys), "Projection": projection,
+            "IndexName": index["name"],
+            "KeySchema": _key_schema(index_keys),
+            "Projection": projection,
         }
         if provisioned:
             definition["ProvisionedThroughput"] = _throughput(
@@ -129,7 +131,9 @@ def _reconcile(dynamodb: Any, table: dict[str, Any], desired: dict[str, Any], no
             index_attributes = {key["AttributeName"] for key in index["KeySchema"]}
             dynamodb.update_table(
                 TableName=name,
-                AttributeDefinitions=[a for a in desired["AttributeDefinitions"] if a["AttributeName"] in index_attributes],
+                AttributeDefinitions=[
+                    a for a in desired["AttributeDefinitions"] if a["AttributeName"] in index_attributes
+                ],
                 GlobalSecondaryIndexUpdates=[{"Create": index}],
             )
     billing = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")

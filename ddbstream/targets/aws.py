@@ -14,10 +14,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ddbstream.clients import profile_for
 from ddbstream.errors import Cancelled, CredentialsError, DdbstreamError, NoStack, TerraformError
@@ -27,8 +28,19 @@ from ddbstream.terraform import Terraform, find_terraform, first_error, plan_sum
 
 # Root outputs of infra/outputs.tf saved as state.json resources under the same names.
 RESOURCE_OUTPUTS = (
-    "table_name", "table_arn", "stream_arn", "function_name", "function_arn", "log_group",
-    "queue_url", "queue_arn", "topic_arn", "bucket", "mapping_uuid", "event_bus_name", "alarm_names",
+    "table_name",
+    "table_arn",
+    "stream_arn",
+    "function_name",
+    "function_arn",
+    "log_group",
+    "queue_url",
+    "queue_arn",
+    "topic_arn",
+    "bucket",
+    "mapping_uuid",
+    "event_bus_name",
+    "alarm_names",
 )
 
 
@@ -62,7 +74,9 @@ def caller_identity(region: str, profile: str | None = None) -> Identity:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise CredentialsError(
-            f"AWS rejected the credentials of {where}: {error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+            f"AWS rejected the credentials of {where}: {error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(
+                ": "
+            )
         ) from None
     except BotoCoreError as exc:
         raise CredentialsError(
@@ -92,6 +106,7 @@ class ConsoleUI:
         if not self.verbose and not sys.stderr.isatty():
             self.note(f"{message} ...")  # no spinner when piped: one line per step
         with spinner(message) as status:
+
             def on_line(line: str) -> None:
                 if self.verbose:
                     err_console().print(escape(line))
@@ -117,8 +132,14 @@ class AwsTarget:
 
     name = "aws"
 
-    def __init__(self, directory: Path, profile: str | None = None, region: str | None = None,
-                 verbose: bool = False, ui: Any = None):
+    def __init__(
+        self,
+        directory: Path,
+        profile: str | None = None,
+        region: str | None = None,
+        verbose: bool = False,
+        ui: Any = None,
+    ):
         self.directory = directory
         self.profile = profile
         self.region = region
@@ -161,8 +182,9 @@ class AwsTarget:
                     self.plan_file.unlink(missing_ok=True)
                     raise Cancelled("cancelled: nothing was applied")
                 try:
-                    code, lines = self._step(terraform, "apply", "apply", "-input=false", "-no-color",
-                                             "-auto-approve", str(self.plan_file))
+                    code, lines = self._step(
+                        terraform, "apply", "apply", "-input=false", "-no-color", "-auto-approve", str(self.plan_file)
+                    )
                 except KeyboardInterrupt:
                     # Terraform stopped cleanly and saved its state: record what exists.
                     self._save_state(terraform, spec, identity, partial=True)
@@ -182,8 +204,7 @@ class AwsTarget:
         binary = find_terraform()
         count = self._deployed_resources()
         if count == 0:
-            raise NoStack("nothing is deployed to AWS from this project: no Terraform state in "
-                          f"{self.directory}")
+            raise NoStack(f"nothing is deployed to AWS from this project: no Terraform state in {self.directory}")
         deployed = self._deployed()
         self.profile = profile_for(deployed, self.profile)
         # Where it was deployed, unless --region says otherwise.
@@ -193,15 +214,24 @@ class AwsTarget:
             region = resolve_region(spec, self.region)
         identity = caller_identity(region, self.profile)
         self._refuse_other_account(identity, deployed)
-        question = (f"Destroy the pipeline's {count} resources in AWS account "
-                    f"{identity.account} ({region})? This deletes the table and its data.")
+        question = (
+            f"Destroy the pipeline's {count} resources in AWS account "
+            f"{identity.account} ({region})? This deletes the table and its data."
+        )
         if not yes and not self.ui.confirm(question):
             raise Cancelled("cancelled: nothing was destroyed")
         with self._terraform(binary, spec) as terraform:
             self._write_var_file(spec, region)
             self._init(terraform, spec)
-            code, lines = self._step(terraform, "destroy", "destroy", "-input=false", "-no-color",
-                                     "-auto-approve", f"-var-file={self.var_file}")
+            code, lines = self._step(
+                terraform,
+                "destroy",
+                "destroy",
+                "-input=false",
+                "-no-color",
+                "-auto-approve",
+                f"-var-file={self.var_file}",
+            )
             if code != 0:
                 raise self._failure("destroy", lines)
         state = read_state(self.directory)
@@ -218,8 +248,9 @@ class AwsTarget:
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "w", encoding="utf-8") as log:
             os.chmod(self.log_path, 0o600)
-            yield Terraform(binary=binary, config_dir=spec.infra_dir.resolve(),
-                            data_dir=self.data_dir.resolve(), log=log, env=env)
+            yield Terraform(
+                binary=binary, config_dir=spec.infra_dir.resolve(), data_dir=self.data_dir.resolve(), log=log, env=env
+            )
 
     def _step(self, terraform: Terraform, title: str, *args: str) -> tuple[int, list[str]]:
         with self.ui.activity(f"terraform {title}") as on_line:
@@ -236,8 +267,9 @@ class AwsTarget:
             except (OSError, ValueError):
                 pass
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        code, lines = self._step(terraform, "init", "init", "-input=false", "-no-color",
-                                 f"-backend-config=path={self.tfstate.resolve()}")
+        code, lines = self._step(
+            terraform, "init", "init", "-input=false", "-no-color", f"-backend-config=path={self.tfstate.resolve()}"
+        )
         if code != 0:
             marker.unlink(missing_ok=True)
             raise self._failure("init", lines)
@@ -264,9 +296,14 @@ class AwsTarget:
         if resources.get("table_name"):
             resources["key_schema"] = [list(pair) for pair in spec.key_schema()]
             resources["stream_view_type"] = spec["stream_view_type"]
-        state = State(target="aws", region=outputs.get("region") or identity.region,
-                      account=outputs.get("account") or identity.account, started_at=time.time(),
-                      resources=resources, profile=self.profile or os.environ.get("AWS_PROFILE") or None)
+        state = State(
+            target="aws",
+            region=outputs.get("region") or identity.region,
+            account=outputs.get("account") or identity.account,
+            started_at=time.time(),
+            resources=resources,
+            profile=self.profile or os.environ.get("AWS_PROFILE") or None,
+        )
         write_state(self.directory, state)
         return state
 
@@ -282,9 +319,7 @@ class AwsTarget:
 
         state = read_state(self.directory)
         if state is not None and state.is_local and daemon_alive(state):
-            raise DdbstreamError(
-                f"a local stack runs on {state.endpoint} in this project: run 'ddbstream down' first"
-            )
+            raise DdbstreamError(f"a local stack runs on {state.endpoint} in this project: run 'ddbstream down' first")
 
     def _deployed(self) -> State | None:
         """What the last `up --target aws` of this project recorded (None: nothing, or a local stack)."""

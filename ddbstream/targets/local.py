@@ -8,8 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ddbstream.errors import DaemonError
 from ddbstream.spec import Spec
@@ -74,9 +74,17 @@ class DaemonLaunch:
         self.log_path = self.directory / "daemon.log"
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         command = [
-            sys.executable, "-m", "ddbstream.emulator",
-            "--port", str(port or 0), "--region", region, "--ready-file", str(self.ready_file),
-            "--snapshot", str(self.directory / SNAPSHOT_FILE),
+            sys.executable,
+            "-m",
+            "ddbstream.emulator",
+            "--port",
+            str(port or 0),
+            "--region",
+            region,
+            "--ready-file",
+            str(self.ready_file),
+            "--snapshot",
+            str(self.directory / SNAPSHOT_FILE),
         ]
         self.restored: str | None = None  # what the daemon brought back from the snapshot
         try:
@@ -184,16 +192,18 @@ class LocalTarget:
                 launch = DaemonLaunch(self.directory, region, port)
             endpoint, pid = launch.wait()
             self.restored = launch.restored
-            state = State(target="local", region=region, account=FAKE_ACCOUNT, endpoint=endpoint,
-                          pid=pid, started_at=time.time())
+            state = State(
+                target="local", region=region, account=FAKE_ACCOUNT, endpoint=endpoint, pid=pid, started_at=time.time()
+            )
             write_state(self.directory, state)
 
         def client(service: str):
             return local_client(service, state.endpoint, region)
 
         progress("provisioning the pipeline")
-        resources, notes = provision(spec, client, account=state.account, region=region,
-                                     existing=state.resources, progress=progress)
+        resources, notes = provision(
+            spec, client, account=state.account, region=region, existing=state.resources, progress=progress
+        )
         state.region = region
         state.resources = resources
         write_state(self.directory, state)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -111,7 +111,7 @@ class Change:
     source_arn: str | None
 
     @classmethod
-    def from_record(cls, record: dict, default_table: str | None = None) -> "Change":
+    def from_record(cls, record: dict, default_table: str | None = None) -> Change:
         """Decode one record of a DynamoDB stream event; raises ValueError when it is malformed."""
         event_name = record.get("eventName")
         if event_name not in EVENT_NAMES:
@@ -131,7 +131,7 @@ class Change:
             new=image_to_plain(ddb.get("NewImage")),
             sequence_number=sequence_number,
             event_id=record.get("eventID"),
-            created=None if created is None else datetime.fromtimestamp(created, timezone.utc),
+            created=None if created is None else datetime.fromtimestamp(created, UTC),
             table=table_from_arn(source_arn) or default_table,
             source_arn=source_arn,
         )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from .changes import EVENT_NAMES
 
@@ -20,7 +20,7 @@ class Settings:
     fail_attribute: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from TABLE_NAME, AUDIT_BUCKET, AUDIT_PREFIX, TOPIC_ARN, NOTIFY_EVENT_NAMES,
         EVENT_BUS_NAME and FAIL_ATTRIBUTE. A wrong value raises ValueError, failing the
         invocation loudly rather than dropping notifications silently."""
@@ -50,7 +50,6 @@ def _event_names(text: str) -> frozenset:
     unknown = sorted(names - set(EVENT_NAMES))
     if unknown:
         raise ValueError(
-            f"NOTIFY_EVENT_NAMES: unknown event name {', '.join(unknown)} "
-            f"(use {', '.join(EVENT_NAMES)} or *)"
+            f"NOTIFY_EVENT_NAMES: unknown event name {', '.join(unknown)} (use {', '.join(EVENT_NAMES)} or *)"
         )
     return frozenset(names)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -45,7 +45,7 @@ class AuditSink:
         return True
 
     def object_key(self, moment: datetime | None) -> str:
-        day = moment or datetime.now(timezone.utc)
+        day = moment or datetime.now(UTC)
         return f"{self.prefix}year={day:%Y}/month={day:%m}/day={day:%d}/{uuid.uuid4()}.jsonl"
 
     def send(self, changes: list[Change]) -> dict[int, str]:

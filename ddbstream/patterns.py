@@ -59,7 +59,7 @@ def parse_filter_criteria(criteria: dict | None) -> list[Pattern]:
     if criteria is None:
         return []
     if not isinstance(criteria, dict):
-        raise InvalidFilterPattern("FilterCriteria must be an object like {\"Filters\": [{\"Pattern\": \"...\"}]}.")
+        raise InvalidFilterPattern('FilterCriteria must be an object like {"Filters": [{"Pattern": "..."}]}.')
     unknown = sorted(set(criteria) - {"Filters"})
     if unknown:
         raise InvalidFilterPattern(f"FilterCriteria has an unknown field: {unknown[0]}.")
@@ -136,7 +136,7 @@ def _compile_object(obj: dict, path: tuple[str, ...]) -> dict:
     for key, value in obj.items():
         here = (*path, key)
         if key == "$or":
-            raise _PatternError(here, "\"$or\" is not supported; use several filters, which are ORed")
+            raise _PatternError(here, '"$or" is not supported; use several filters, which are ORed')
         if isinstance(value, dict):
             tree[key] = _compile_object(value, here)
         elif isinstance(value, list):
@@ -158,7 +158,7 @@ def _compile_matcher(value: Any, path: tuple[str, ...]) -> Matcher | object:
     ((kind, arg),) = value.items()
     compile_kind = _MATCH_KINDS.get(kind)
     if compile_kind is None:
-        raise _PatternError(path, f"unrecognized match type \"{kind}\" (allowed: {', '.join(_MATCH_KINDS)})")
+        raise _PatternError(path, f'unrecognized match type "{kind}" (allowed: {", ".join(_MATCH_KINDS)})')
     return compile_kind(arg, path)
 
 
@@ -176,7 +176,7 @@ def _compile_exists(arg: Any, path: tuple[str, ...]) -> Matcher | object:
 
 def _compile_numeric(arg: Any, path: tuple[str, ...]) -> Matcher:
     if not isinstance(arg, list) or not arg or len(arg) % 2:
-        raise _PatternError(path, "numeric must be an array of operator, number pairs, e.g. [\">\", 10, \"<=\", 20]")
+        raise _PatternError(path, 'numeric must be an array of operator, number pairs, e.g. [">", 10, "<=", 20]')
     pairs = list(zip(arg[::2], arg[1::2]))
     for op, number in pairs:
         if op not in _NUMERIC_OPS:
@@ -186,7 +186,7 @@ def _compile_numeric(arg: Any, path: tuple[str, ...]) -> Matcher:
             raise _PatternError(path, f"value of numeric {op} must be a number, not {json.dumps(number)}")
     ops = [op for op, _ in pairs]
     if len(pairs) > 2 or ("=" in ops and len(pairs) > 1):
-        raise _PatternError(path, "numeric takes \"=\" alone, or at most one lower and one upper bound")
+        raise _PatternError(path, 'numeric takes "=" alone, or at most one lower and one upper bound')
     if len(pairs) == 2:
         (low_op, low), (high_op, high) = pairs
         if low_op not in (">", ">=") or high_op not in ("<", "<="):
@@ -199,7 +199,7 @@ def _compile_numeric(arg: Any, path: tuple[str, ...]) -> Matcher:
 def _compile_anything_but(arg: Any, path: tuple[str, ...]) -> Matcher:
     if isinstance(arg, dict):
         if set(arg) != {"prefix"}:
-            raise _PatternError(path, "anything-but takes a value, a list of values, or {\"prefix\": \"...\"}")
+            raise _PatternError(path, 'anything-but takes a value, a list of values, or {"prefix": "..."}')
         prefix = _string_arg("anything-but prefix", arg["prefix"], path)
         if not prefix:
             raise _PatternError(path, "anything-but prefix must not be empty")
