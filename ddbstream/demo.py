@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ddbstream.errors import DdbstreamError, InvalidInput, Unhealthy
+from ddbstream.names import lambda_log_group
 
 DEMO_FAIL_ATTRIBUTE = "poison"
 WAIT_SECONDS = 10.0  # per step; the local pipeline answers in well under a second
@@ -312,7 +313,7 @@ class _Demo:
         if mapping.get("FilterCriteria", {}).get("Filters"):
             view.note("the mapping has filter patterns: the demo's changes reach the consumer only if they match")
         # From now on: a previous demo's last lines, a moment old, are not this run's.
-        self.follower = LogFollower(self.client("logs"), f"/aws/lambda/{self.function}", view, int(time.time() * 1000))
+        self.follower = LogFollower(self.client("logs"), lambda_log_group(self.function), view, int(time.time() * 1000))
 
     def client(self, service: str) -> Any:
         from ddbstream.clients import client_for

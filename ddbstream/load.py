@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbstream.errors import AwsError, InvalidInput, NotFound
+from ddbstream.names import lambda_log_group
 
 RUN_ATTRIBUTE = "load_run"
 INDEX_ATTRIBUTE = "load_n"  # the write's position in the plan
@@ -656,7 +657,7 @@ class Pipeline:
         if not resources.get("table_name") or not resources.get("key_schema"):
             raise NoStack("no table has been provisioned: run 'ddbstream up'")
         function = resources.get("function_name")
-        group = resources.get("log_group") or (f"/aws/lambda/{function}" if function else None)
+        group = resources.get("log_group") or (lambda_log_group(function) if function else None)
         return cls(
             lambda service: client_for(state, service),
             resources["table_name"],

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbstream.errors import AwsError, DdbstreamError, InvalidInput, NotFound
+from ddbstream.names import lambda_log_group
 
 LOCAL_POLL_SECONDS = 0.25  # the local daemon is cheap to ask: at most 4 polls a second
 AWS_POLL_SECONDS = 1.0
@@ -65,7 +66,7 @@ def log_group_for(function_or_group: str) -> str:
     """A function name -> its log group; a name starting with '/' is taken as a log group already."""
     if function_or_group.startswith("/"):
         return function_or_group
-    return f"/aws/lambda/{function_or_group}"
+    return lambda_log_group(function_or_group)
 
 
 def error_code(exc: Exception) -> str:

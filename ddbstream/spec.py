@@ -9,7 +9,6 @@ and ``validation`` blocks before any target sees them.
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
 import os
 import re
@@ -194,14 +193,13 @@ def _parse_cache_file(text: str) -> Path | None:
 
 def _write_cache(cache: Path, parsed: dict) -> None:
     """Best effort: a cache that cannot be written only costs the next command the parse."""
-    partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    from ddbstream.files import write_private
+
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(parsed), encoding="utf-8")
-        os.replace(partial, cache)
+        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private(cache, json.dumps(parsed))  # private: it holds variable values
     except (OSError, TypeError, ValueError):
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
+        pass
 
 
 def read_variables(path: Path) -> dict[str, Variable]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ddbstream.errors import NoStack
+from ddbstream.files import write_private
 
 FAKE_ACCOUNT = "123456789012"
 
@@ -49,15 +50,7 @@ class State:
 def write_state(directory: Path, state: State) -> Path:
     """Write state.json atomically with mode 0600."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "state.json"
-    tmp = directory / "state.json.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(asdict(state), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    return path
+    return write_private(directory / "state.json", json.dumps(asdict(state), indent=2, sort_keys=True) + "\n")
 
 
 def read_state(directory: Path) -> State | None:

@@ -77,10 +77,9 @@ def main(argv: list[str] | None = None) -> int:
 
     log.info("serving on %s (pid %s)", server.emulator.endpoint, os.getpid())
     if args.ready_file:
-        tmp = args.ready_file + ".tmp"
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            handle.write(str(server.port))  # private like state.json beside it
-        os.replace(tmp, args.ready_file)
+        from ddbstream.files import write_private
+
+        write_private(args.ready_file, str(server.port))  # private like state.json beside it
     warm_up(server.emulator)
     if args.ready_file:
         _stop_when_orphaned(os.path.dirname(os.path.abspath(args.ready_file)), stopping, request_stop)

@@ -40,6 +40,7 @@ from typing import Any
 
 from ddbstream.emulator.lambda_logs import LogPump, LogStreamWriter, stream_name
 from ddbstream.errors import DdbstreamError, ExitCode
+from ddbstream.names import lambda_log_group
 
 log = logging.getLogger("ddbstream.emulator.runtime")
 
@@ -132,7 +133,7 @@ class FunctionConfig:
 
     @property
     def log_group(self) -> str:
-        return f"/aws/lambda/{self.name}"
+        return lambda_log_group(self.name)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ddbstream.errors import SpecError
+from ddbstream.names import lambda_log_group
 from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
@@ -103,7 +104,7 @@ def provision_function(run: Provisioning) -> None:
     name = spec.resource_names()["function_name"]
     code = package(source_dir(spec))
     tags = {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
-    group = f"/aws/lambda/{name}"
+    group = lambda_log_group(name)
     _log_group(client("logs"), group, int(spec.get("log_retention_days") or 0), tags)
     lam = client("lambda")
     desired = {

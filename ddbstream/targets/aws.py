@@ -277,13 +277,12 @@ class AwsTarget:
 
     def _write_var_file(self, spec: Spec, region: str) -> None:
         """The spec's values as Terraform reads them, so both sides use the same ones."""
+        from ddbstream.files import write_private
         from ddbstream.items import dumps_plain
 
         values = dict(spec.values)
         values["aws_region"] = region
-        fd = os.open(self.var_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(dumps_plain(values, indent=2) + "\n")
+        write_private(self.var_file, dumps_plain(values, indent=2) + "\n")
 
     def _save_state(self, terraform: Terraform, spec: Spec, identity: Identity, partial: bool = False) -> State | None:
         try:
