@@ -58,6 +58,8 @@ def main() -> None:
         try:
             state = json.loads((project / ".ddbstream" / "state.json").read_text())
             endpoint = state["endpoint"]
+            # The peer signs with the stack's secret, as `eval "$(ddbstream env)"` would set it.
+            peer_env = {**env, "AWS_ACCESS_KEY_ID": state["secret"]}
             ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
             for i in range(args.runs):  # interleaved, so both see the same machine
                 item = {"employeeid": f"B{i}", "name": "Alice", "n": 1}
@@ -78,7 +80,7 @@ def main() -> None:
                             json.dumps(ddb_item),
                         ],
                         project,
-                        env,
+                        peer_env,
                     )
                 )
                 theirs_cpu.append(CPU_TIMES[-1])

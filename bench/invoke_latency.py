@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ddbstream.clients import local_client  # noqa: E402
+from ddbstream.daemon import start_daemon, stop_daemon  # noqa: E402
 from ddbstream.state import State  # noqa: E402
-from ddbstream.targets.local import start_daemon, stop_daemon  # noqa: E402
 
 HANDLER = "def handler(event, context):\n    print('bench', event['n'])\n    return event['n']\n"
 
@@ -85,11 +85,11 @@ def main() -> int:
     code = buffer.getvalue()
 
     with tempfile.TemporaryDirectory() as tmp:
-        endpoint, pid = start_daemon(Path(tmp), "us-east-1")
+        endpoint, pid, secret = start_daemon(Path(tmp), "us-east-1")
         try:
-            lam = local_client("lambda", endpoint, "us-east-1")
-            logs = local_client("logs", endpoint, "us-east-1")
-            role = local_client("iam", endpoint, "us-east-1").create_role(
+            lam = local_client("lambda", endpoint, "us-east-1", secret)
+            logs = local_client("logs", endpoint, "us-east-1", secret)
+            role = local_client("iam", endpoint, "us-east-1", secret).create_role(
                 RoleName="bench", AssumeRolePolicyDocument="{}"
             )["Role"]["Arn"]
 

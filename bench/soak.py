@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from reliability_support import check, choose_faults, consumer_dir, fault_environment, up_arguments  # noqa: E402
 from support import make_project, run_cli  # noqa: E402
 
-from ddbstream.load import Pipeline, make_plan, run_load  # noqa: E402
+from ddbstream.load import make_plan, run_load  # noqa: E402
+from ddbstream.pipeline import Pipeline  # noqa: E402
 from ddbstream.state import read_state  # noqa: E402
 
 SCHEMA = [("employeeid", "S")]

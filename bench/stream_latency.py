@@ -30,8 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ddbstream.clients import local_client  # noqa: E402
+from ddbstream.daemon import start_daemon, stop_daemon  # noqa: E402
 from ddbstream.state import State  # noqa: E402
-from ddbstream.targets.local import start_daemon, stop_daemon  # noqa: E402
 
 REGION = "us-east-1"
 HANDLER = """
@@ -55,8 +55,8 @@ def handler_zip() -> bytes:
 
 
 class Pipeline:
-    def __init__(self, endpoint: str, work: Path, name: str):
-        self.ddb = local_client("dynamodb", endpoint, REGION)
+    def __init__(self, endpoint: str, secret: str, work: Path, name: str):
+        self.ddb = local_client("dynamodb", endpoint, REGION, secret)
         self.out = work / f"{name}.jsonl"
         self.out.touch()
         self.table = name
@@ -67,9 +67,9 @@ class Pipeline:
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )["TableDescription"]["LatestStreamArn"]
-        iam = local_client("iam", endpoint, REGION)
+        iam = local_client("iam", endpoint, REGION, secret)
         role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lam = local_client("lambda", endpoint, REGION)
+        lam = local_client("lambda", endpoint, REGION, secret)
         lam.create_function(
             FunctionName=name,
             Runtime="python3.12",
@@ -132,9 +132,9 @@ def measure_latency(pipeline: Pipeline, count: int) -> list[float]:
     return from_ack, from_send
 
 
-def measure_throughput(pipeline: Pipeline, endpoint: str, threads: int, writes: int, tag: str) -> dict:
+def measure_throughput(pipeline: Pipeline, endpoint: str, secret: str, threads: int, writes: int, tag: str) -> dict:
     per_thread = writes // threads
-    clients = [local_client("dynamodb", endpoint, REGION) for _ in range(threads)]
+    clients = [local_client("dynamodb", endpoint, REGION, secret) for _ in range(threads)]
     keys = [[f"{tag}-{t}-{n}" for n in range(per_thread)] for t in range(threads)]
     barrier = threading.Barrier(threads + 1)
 
@@ -175,9 +175,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ddbstream-bench-") as tmp:
         work = Path(tmp)
         os.environ.setdefault("DDBSTREAM_LOG_LEVEL", "WARNING")
-        endpoint, pid = start_daemon(work / "daemon", REGION)
+        endpoint, pid, secret = start_daemon(work / "daemon", REGION)
         try:
-            latency = Pipeline(endpoint, work, "latency")
+            latency = Pipeline(endpoint, secret, work, "latency")
             from_ack, from_send = measure_latency(latency, args.latency_writes)
             print(
                 f"latency to the handler's start ({len(from_ack)} writes, one at a time; negative: the handler "
@@ -191,10 +191,10 @@ def main() -> int:
             print("throughput (BatchSize 100, no batching window):")
             print("  writers   records   writes/s accepted   records/s processed   ratio   lag after last write")
             for threads in (1, 2, 4):
-                pipeline = Pipeline(endpoint, work, f"throughput-{threads}")
+                pipeline = Pipeline(endpoint, secret, work, f"throughput-{threads}")
                 pipeline.put("warm")
                 pipeline.wait_for(["warm"])
-                row = measure_throughput(pipeline, endpoint, threads, args.writes, f"w{threads}")
+                row = measure_throughput(pipeline, endpoint, secret, threads, args.writes, f"w{threads}")
                 print(
                     f"  {row['threads']:>7}   {row['records']:>7}   {row['write_rate']:>17.0f}   "
                     f"{row['process_rate']:>19.0f}   {row['ratio']:>5.2f}   {row['lag_ms']:>8.1f} ms"

@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ddbstream.clients import local_client  # noqa: E402
+from ddbstream.daemon import start_daemon, stop_daemon  # noqa: E402
 from ddbstream.state import State, write_state  # noqa: E402
-from ddbstream.targets.local import start_daemon, stop_daemon  # noqa: E402
 
 HANDLER = "import time\n\ndef handler(event, context):\n    print('LINE', event['n'], repr(time.time()), flush=True)\n"
 
@@ -48,22 +48,23 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / ".ddbstream"
-        endpoint, pid = start_daemon(directory, "us-east-1")
+        endpoint, pid, secret = start_daemon(directory, "us-east-1")
         state = State(
             target="local",
             region="us-east-1",
             endpoint=endpoint,
             pid=pid,
             started_at=time.time(),
+            secret=secret,
             resources={"function_name": "tailbench"},
         )
         write_state(directory, state)
         tail = None
         try:
-            role = local_client("iam", endpoint, "us-east-1").create_role(
+            role = local_client("iam", endpoint, "us-east-1", secret).create_role(
                 RoleName="bench", AssumeRolePolicyDocument="{}"
             )["Role"]["Arn"]
-            lam = local_client("lambda", endpoint, "us-east-1")
+            lam = local_client("lambda", endpoint, "us-east-1", secret)
             lam.create_function(
                 FunctionName="tailbench",
                 Runtime="python3.12",

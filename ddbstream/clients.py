@@ -9,12 +9,30 @@ from __future__ import annotations
 import os
 import threading
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
-from ddbstream.state import State
+from ddbstream.stack_secret import SECRET_ACCESS_KEY
 
-FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _CREATE_LOCK = threading.Lock()  # a botocore session may not build clients in two threads at once
+
+
+class Deployment(Protocol):
+    """Where a pipeline runs: a saved State and a Pipeline both say it."""
+
+    @property
+    def is_local(self) -> bool: ...
+
+    @property
+    def endpoint(self) -> str | None: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def profile(self) -> str | None: ...
+
+    @property
+    def secret(self) -> str | None: ...
 
 
 def _service_directory_loader(session: Any) -> Any:
@@ -54,14 +72,19 @@ def _session(profile: str | None, local: bool) -> Any:
     return session
 
 
-def local_client(service: str, endpoint: str, region: str) -> Any:
-    """A client for the local daemon: its endpoint, fake credentials, few retries."""
+def local_client(service: str, endpoint: str | None, region: str, secret: str | None) -> Any:
+    """A client for the local daemon: its endpoint, the stack secret as access key id, few retries."""
     from botocore.config import Config
 
     config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=70)
     with _CREATE_LOCK:
         return _session(None, True).create_client(
-            service, endpoint_url=endpoint, region_name=region, config=config, **FAKE_CREDENTIALS
+            service,
+            endpoint_url=endpoint,
+            region_name=region,
+            config=config,
+            aws_access_key_id=secret or "",
+            aws_secret_access_key=SECRET_ACCESS_KEY,
         )
 
 
@@ -78,17 +101,17 @@ def aws_client(service: str, region: str | None = None, profile: str | None = No
         raise CredentialsError(f"no usable AWS credentials: {exc}; {CREDENTIALS_HINT}") from None
 
 
-def profile_for(state: State | None, explicit: str | None = None) -> str | None:
+def profile_for(deployment: Deployment | None, explicit: str | None = None) -> str | None:
     """The AWS profile to use: --profile, else $AWS_PROFILE, else the one the pipeline was deployed with."""
     if explicit:
         return explicit
     if os.environ.get("AWS_PROFILE"):
         return None  # botocore reads it itself
-    return state.profile if state is not None and not state.is_local else None
+    return deployment.profile if deployment is not None and not deployment.is_local else None
 
 
-def client_for(state: State, service: str, profile: str | None = None) -> Any:
-    """A client for the pipeline described by ``state``."""
-    if state.is_local:
-        return local_client(service, state.endpoint, state.region)
-    return aws_client(service, state.region, profile_for(state, profile))
+def client_for(deployment: Deployment, service: str, profile: str | None = None) -> Any:
+    """A client for the pipeline ``deployment`` describes (a State or a Pipeline)."""
+    if deployment.is_local:
+        return local_client(service, deployment.endpoint, deployment.region, deployment.secret)
+    return aws_client(service, deployment.region, profile_for(deployment, profile))

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     UNHEALTHY = 11  # status --check found a problem
     DAEMON = 12  # the local daemon failed to start or stop
     CANCELLED = 13  # the user declined a confirmation
+    RUNTIME_UNAVAILABLE = 14  # the function's runtime cannot run here (no node, no npm)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -76,6 +77,12 @@ CREDENTIALS_HINT = "set AWS_PROFILE or pass --profile to 'up'"
 
 class Unhealthy(DdbstreamError):
     exit_code = ExitCode.UNHEALTHY
+
+
+class RuntimeUnavailable(DdbstreamError):
+    """The local target cannot run or package the function's runtime (e.g. Node.js is not installed)."""
+
+    exit_code = ExitCode.RUNTIME_UNAVAILABLE
 
 
 class DaemonError(DdbstreamError):

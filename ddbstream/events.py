@@ -1,31 +1,32 @@
 """Realistic DynamoDB stream records and Lambda events, as a stream mapping delivers them.
 
 Images are given as plain Python values (Decimal numbers, sets, bytes) and converted with
-ddbstream.items (boto3's TypeSerializer); in the event JSON, binary values are base64 text
-as Lambda sends them.
+ddbstream.items (boto3's TypeSerializer); the record itself is built by ddbstream.stream_records,
+the codec the daemon shares, so binary values are base64 text as Lambda sends them.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from ddbstream.errors import InvalidInput
-from ddbstream.items import item_size, to_ddb
+from ddbstream.items import to_ddb
 from ddbstream.state import FAKE_ACCOUNT
+from ddbstream.stream_records import (
+    EVENT_NAMES,
+    SEQUENCE_NUMBERS,
+    VIEW_TYPES,
+    epoch_seconds,
+    lambda_record,
+    shows_new_image,
+    shows_old_image,
+    stream_record,
+)
 
-EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
-VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 DEFAULT_STREAM_LABEL = "2024-01-01T00:00:00.000"
-TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
-
-# Default sequence numbers: 21 digits, increasing within a process and from run to run.
-_sequence = itertools.count(time.time_ns() // 1000 * 100_000)
 
 
 def stream_arn(
@@ -33,21 +34,6 @@ def stream_arn(
 ) -> str:
     """The ARN of a table's stream."""
     return f"arn:aws:dynamodb:{region}:{account}:table/{table_name}/stream/{label}"
-
-
-def to_event_json(item: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain item -> DynamoDB JSON as it appears in a stream event (binary as base64 text)."""
-    return _base64_bytes(to_ddb(dict(item)))
-
-
-def _base64_bytes(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, dict):
-        return {k: _base64_bytes(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_base64_bytes(v) for v in value]
-    return value
 
 
 def _with_keys(image: Mapping[str, Any] | None, keys: Mapping[str, Any], which: str) -> dict[str, Any]:
@@ -82,6 +68,41 @@ def make_stream_record(
     key attributes alone. ``ttl`` marks a REMOVE done by Time to Live (userIdentity).
     """
     event_name = event_name.upper()
+    _refuse_an_impossible_record(event_name, keys, new_image, old_image, view_type, ttl)
+    if sequence_number is None:
+        sequence_number = SEQUENCE_NUMBERS.take()
+    sequence_number = str(sequence_number)
+    if not sequence_number.isdigit():
+        raise InvalidInput(f"sequence number must be digits, got {sequence_number!r}")
+
+    new, old = None, None
+    if shows_new_image(view_type) and event_name != "REMOVE":
+        new = to_ddb(_with_keys(new_image, keys, "new"))
+    if shows_old_image(view_type) and event_name != "INSERT":
+        old = to_ddb(_with_keys(old_image, keys, "old"))
+    record = stream_record(
+        event_name,
+        to_ddb(dict(keys)),
+        new,
+        old,
+        view_type,
+        sequence_number,
+        created=_epoch_seconds(created),
+        region=region,
+        event_id=event_id,
+        ttl=ttl,
+    )
+    return lambda_record(record, source_arn or stream_arn(table_name, region, account))
+
+
+def _refuse_an_impossible_record(
+    event_name: str,
+    keys: Mapping[str, Any],
+    new_image: Mapping[str, Any] | None,
+    old_image: Mapping[str, Any] | None,
+    view_type: str,
+    ttl: bool,
+) -> None:
     if event_name not in EVENT_NAMES:
         raise InvalidInput(f"unknown event name {event_name!r}: use {', '.join(EVENT_NAMES)}")
     if view_type not in VIEW_TYPES:
@@ -94,42 +115,13 @@ def make_stream_record(
         raise InvalidInput("a REMOVE has no new image")
     if ttl and event_name != "REMOVE":
         raise InvalidInput("only a REMOVE can come from Time to Live")
-    if sequence_number is None:
-        sequence_number = next(_sequence)
-    sequence_number = str(sequence_number)
-    if not sequence_number.isdigit():
-        raise InvalidInput(f"sequence number must be digits, got {sequence_number!r}")
+
+
+def _epoch_seconds(created: float | datetime | None) -> float:
+    """ApproximateCreationDateTime: now by default; a whole second is an int."""
     if created is None:
-        created = int(time.time())
-    elif isinstance(created, datetime):
-        created = created.timestamp()
-        created = int(created) if created == int(created) else created
-
-    ddb: dict[str, Any] = {"ApproximateCreationDateTime": created, "Keys": to_event_json(keys)}
-    wire_keys = to_ddb(dict(keys))
-    size = item_size(wire_keys)
-    if view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and event_name != "REMOVE":
-        image = to_ddb(_with_keys(new_image, keys, "new"))
-        ddb["NewImage"] = _base64_bytes(image)
-        size += item_size(image)
-    if view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and event_name != "INSERT":
-        image = to_ddb(_with_keys(old_image, keys, "old"))
-        ddb["OldImage"] = _base64_bytes(image)
-        size += item_size(image)
-    ddb.update({"SequenceNumber": sequence_number, "SizeBytes": size, "StreamViewType": view_type})
-
-    record: dict[str, Any] = {
-        "eventID": event_id or uuid.uuid4().hex,
-        "eventName": event_name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": region,
-        "dynamodb": ddb,
-        "eventSourceARN": source_arn or stream_arn(table_name, region, account),
-    }
-    if ttl:
-        record["userIdentity"] = dict(TTL_IDENTITY)
-    return record
+        return int(time.time())
+    return epoch_seconds(created) if isinstance(created, datetime) else created
 
 
 def make_event(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -12,18 +12,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
 from ddbstream.errors import AwsError, DdbstreamError, ExitCode, InvalidInput, NoStack, NotFound
+from ddbstream.items import dumps_plain, loads_exact
+from ddbstream.logs import LogEvent, Renderer
+from ddbstream.pipeline import Pipeline
+from ddbstream.samples import current_shape, sample_event
 
 TAIL_LIMIT = 4096  # Lambda returns at most the last 4 KB of the log
 
 
 def read_event(source: str | None) -> Any:
     """An event from a file path, @file, - (stdin) or inline JSON; None -> a sample INSERT."""
-    from ddbstream.items import loads_exact
-
     if source is None:
-        from ddbstream.samples import current_shape, sample_event
-
         return sample_event(current_shape(), "insert")
     if source == "-":
         return loads_exact(sys.stdin.read(), "the event (stdin)")
@@ -81,8 +83,6 @@ class InvokeResult:
 
     def rendered_log(self) -> Iterator[Any]:
         """The log lines as `ddbstream tail` shows them (rich renderables)."""
-        from ddbstream.logs import LogEvent, Renderer
-
         renderer = Renderer("pretty")
         now = int(time.time() * 1000)
         for line in self.log_lines:
@@ -111,17 +111,12 @@ class FunctionFailed(DdbstreamError):
         self.result = result
 
 
-def invoke_function(state, event: Any, function_name: str | None = None) -> InvokeResult:
-    """Invoke the pipeline's consumer (or ``function_name``) of ``state`` once with ``event``."""
-    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-
-    from ddbstream.clients import client_for
-    from ddbstream.items import dumps_plain
-
-    name = function_name or state.resource("function_name")
+def invoke_function(pipeline: Pipeline, event: Any, function_name: str | None = None) -> InvokeResult:
+    """Invoke the pipeline's consumer (or ``function_name``) once with ``event``."""
+    name = function_name or (pipeline.function.name if pipeline.function else None)
     if not name:
         raise NoStack("no function has been provisioned: run 'ddbstream up'")
-    client = client_for(state, "lambda")
+    client = pipeline.client("lambda")
     try:
         response = client.invoke(
             FunctionName=name,
@@ -138,7 +133,7 @@ def invoke_function(state, event: Any, function_name: str | None = None) -> Invo
             raise InvalidInput(f"Lambda refused the event: {message}") from None
         raise AwsError(f"Invoke {name} failed: {code}: {message}") from None
     except EndpointConnectionError:
-        raise NoStack(f"cannot reach {state.endpoint or 'AWS'}: is the stack still up? run 'ddbstream up'") from None
+        raise NoStack(f"cannot reach {pipeline.endpoint or 'AWS'}: is the stack still up? run 'ddbstream up'") from None
     except BotoCoreError as exc:
         raise AwsError(f"Invoke {name} failed: {exc}") from None
 

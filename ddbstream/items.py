@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ddbstream.errors import InvalidInput
+from ddbstream.item_limits import MAX_ITEM_BYTES, MAX_NESTING_LEVELS, check_text, item_size
 
-MAX_ITEM_BYTES = 400 * 1024
 KEY_TYPES = {"S": str, "N": Decimal, "B": bytes}
 
 
@@ -27,16 +27,25 @@ def read_json_argument(text: str, what: str = "item") -> Any:
     """Parse a JSON argument given inline, as ``@file.json`` or as ``-`` (stdin)."""
     source = what
     if text == "-":
-        text = sys.stdin.read()
         source = f"{what} (stdin)"
+        stdin = getattr(sys.stdin, "buffer", None)  # bytes, so that undecodable input is reported
+        text = _decoded(stdin.read(), source) if stdin is not None else sys.stdin.read()
     elif text.startswith("@"):
         path = Path(text[1:])
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except OSError as exc:
             raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
         source = str(path)
+        text = _decoded(data, source)
     return loads_exact(text, source)
+
+
+def _decoded(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{source} is not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}") from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -49,6 +58,12 @@ def loads_exact(text: str, source: str = "input") -> Any:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"invalid JSON in {source}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise _too_deep(source) from None
+
+
+def _too_deep(what: str) -> InvalidInput:
+    return InvalidInput(f"{what} nests more than {MAX_NESTING_LEVELS} levels deep, DynamoDB's limit")
 
 
 # ---------------------------------------------------------------- conversion
@@ -61,11 +76,13 @@ def loads_exact(text: str, source: str = "input") -> Any:
 
 def to_ddb(item: dict[str, Any]) -> dict[str, Any]:
     """Plain Python (Decimal numbers) -> DynamoDB attribute-value map."""
-    return {name: to_attribute(value) for name, value in item.items()}
+    return {check_text(name, "an attribute name"): to_attribute(value) for name, value in item.items()}
 
 
-def to_attribute(value: Any) -> dict[str, Any]:
-    """One plain value -> a DynamoDB attribute value ({"S": ...}, {"N": ...}, ...)."""
+def to_attribute(value: Any, level: int = 1) -> dict[str, Any]:
+    """One plain value at nesting ``level`` -> a DynamoDB attribute value ({"S": ...}, {"N": ...}, ...)."""
+    if level > MAX_NESTING_LEVELS:
+        raise _too_deep("the item")
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
@@ -75,18 +92,19 @@ def to_attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, float):
         raise InvalidInput("float values are not supported: use Decimal so no digit is lost")
     if isinstance(value, str):
-        return {"S": value}
+        return {"S": check_text(value, "a string value")}
     if isinstance(value, (bytes, bytearray)):
         return {"B": bytes(value)}
     if isinstance(value, (set, frozenset)):
         return _set_attribute(value)
     if isinstance(value, (list, tuple)):
-        return {"L": [to_attribute(v) for v in value]}
+        return {"L": [to_attribute(v, level + 1) for v in value]}
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):
                 raise InvalidInput(f"map keys must be strings, got {key!r}")
-        return {"M": {k: to_attribute(v) for k, v in value.items()}}
+            check_text(key, "a map key")
+        return {"M": {k: to_attribute(v, level + 1) for k, v in value.items()}}
     raise InvalidInput(f"unsupported value of type {type(value).__name__}: {value!r}")
 
 
@@ -106,7 +124,7 @@ def _set_attribute(values: set | frozenset) -> dict[str, Any]:
     if not values:
         raise InvalidInput("empty sets are not allowed in DynamoDB")
     if all(isinstance(v, str) for v in values):
-        return {"SS": sorted(values)}
+        return {"SS": sorted(check_text(v, "a string in a set") for v in values)}
     if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in values):
         return {"NS": [_number_text(v) for v in sorted(values)]}
     if all(isinstance(v, (bytes, bytearray)) for v in values):
@@ -121,8 +139,10 @@ def from_ddb(item: dict[str, Any]) -> dict[str, Any]:
     return {name: from_attribute(value) for name, value in item.items()}
 
 
-def from_attribute(value: Any) -> Any:
-    """One DynamoDB attribute value -> plain Python."""
+def from_attribute(value: Any, level: int = 1) -> Any:
+    """One DynamoDB attribute value at nesting ``level`` -> plain Python."""
+    if level > MAX_NESTING_LEVELS:
+        raise _too_deep("the item")
     if not isinstance(value, dict) or len(value) != 1:
         raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} is not a single-type attribute value")
     ((kind, inner),) = value.items()
@@ -144,9 +164,9 @@ def from_attribute(value: Any) -> Any:
         if kind == "BS" and isinstance(inner, list):
             return _distinct(value, {_parse_binary(v) for v in inner})
         if kind == "L" and isinstance(inner, list):
-            return [from_attribute(v) for v in inner]
+            return [from_attribute(v, level + 1) for v in inner]
         if kind == "M" and isinstance(inner, dict):
-            return {k: from_attribute(v) for k, v in inner.items()}
+            return {k: from_attribute(v, level + 1) for k, v in inner.items()}
     except (ValueError, ArithmeticError):
         pass
     raise InvalidInput(f"invalid DynamoDB JSON: {_short(value)} is not a valid {kind} value")
@@ -212,28 +232,6 @@ def dumps_plain(value: Any, indent: int | None = None) -> str:
 
     text = json.dumps(exact(to_jsonable(value)), indent=indent, ensure_ascii=False)
     return re.sub(f'"{token}([^"]*)"', r"\1", text)
-
-
-def item_size(ddb_item: dict[str, Any]) -> int:
-    """Approximate size of an item as DynamoDB counts it (names + values, UTF-8)."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in ddb_item.items())
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "N":
-        return len(inner) // 2 + 1
-    if kind == "B":
-        return len(inner) if isinstance(inner, (bytes, bytearray)) else len(base64.b64decode(inner))
-    if kind in ("SS", "NS", "BS"):
-        return sum(_value_size({kind[0]: v}) for v in inner)
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in inner.items())
-    if kind == "L":
-        return 3 + sum(_value_size(v) + 1 for v in inner)
-    return 1
 
 
 # ---------------------------------------------------------------- items and keys
@@ -322,7 +320,7 @@ def parse_key(
 
 def _convert_key_value(name: str, kind: str, raw: str) -> Any:
     if kind == "S":
-        return raw
+        return check_text(raw, f"key attribute {name!r}")
     if kind == "N":
         try:
             number = Decimal(raw)
@@ -355,9 +353,12 @@ def build_update(
 
     def path_of(raw_path: str) -> str:
         """A document path (``a.b[0].c``): each name as a placeholder, list indexes kept."""
-        parts = [_PATH_PART.fullmatch(part) for part in raw_path.strip().split(".")]
-        if not all(parts):
+        matches = [_PATH_PART.fullmatch(part) for part in raw_path.strip().split(".")]
+        parts = [match for match in matches if match is not None]
+        if len(parts) != len(matches):
             raise InvalidInput(f"invalid attribute path {raw_path!r}: expected names and [n] indexes, as in a.b[0].c")
+        for part in parts:
+            check_text(part["name"], "an attribute path")
         if parts[0]["name"] in key_names:
             raise InvalidInput(f"cannot update key attribute {parts[0]['name']!r}")
         placeholders = []
@@ -368,7 +369,7 @@ def build_update(
         return ".".join(placeholders)
 
     def split(assignment: str, option: str) -> tuple[str, str]:
-        path, sep, raw = assignment.partition("=")
+        path, sep, raw = check_text(assignment, option).partition("=")
         if not sep or not path.strip():
             raise InvalidInput(f"{option} {assignment!r}: expected attribute=value")
         return path, raw

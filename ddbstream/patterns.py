@@ -132,7 +132,7 @@ def _reject_constant(name: str) -> None:
 def _compile_object(obj: dict, path: tuple[str, ...]) -> dict:
     if not obj:
         raise _PatternError(path, "empty objects are not allowed")
-    tree = {}
+    tree: dict[str, Any] = {}
     for key, value in obj.items():
         here = (*path, key)
         if key == "$or":

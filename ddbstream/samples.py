@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddbstream.errors import InvalidInput
-from ddbstream.events import EVENT_NAMES, VIEW_TYPES, make_event, make_stream_record, stream_arn
+from ddbstream.events import make_event, make_stream_record, stream_arn
 from ddbstream.items import check_key, to_ddb
 from ddbstream.state import FAKE_ACCOUNT
+from ddbstream.stream_records import EVENT_NAMES, VIEW_TYPES
+
+if TYPE_CHECKING:
+    from ddbstream.pipeline import Pipeline
 
 
 @dataclass
@@ -43,18 +47,18 @@ def shape_from_spec(spec) -> TableShape:
     )
 
 
-def shape_from_state(state) -> TableShape | None:
-    """The provisioned table's shape, or None when the state does not describe a table."""
-    resources = state.resources
-    if not resources.get("table_name") or not resources.get("key_schema"):
+def shape_from_pipeline(pipeline: Pipeline) -> TableShape | None:
+    """The provisioned table's shape, or None when the pipeline has no table."""
+    table = pipeline.table
+    if table is None or not table.key_schema:
         return None
     return TableShape(
-        table_name=resources["table_name"],
-        key_schema=[(name, kind) for name, kind in resources["key_schema"]],
-        view_type=resources.get("stream_view_type") or "NEW_AND_OLD_IMAGES",
-        region=state.region,
-        account=state.account or FAKE_ACCOUNT,
-        source_arn=resources.get("stream_arn"),
+        table_name=table.name,
+        key_schema=list(table.key_schema),
+        view_type=table.stream_view_type or "NEW_AND_OLD_IMAGES",
+        region=pipeline.region,
+        account=pipeline.account or FAKE_ACCOUNT,
+        source_arn=table.stream_arn,
         origin="stack",
     )
 
@@ -65,15 +69,15 @@ def current_shape(var_files: list[str] | None = None, overrides: list[str] | Non
     from ddbstream.spec import load_spec
 
     if not var_files and not overrides:
-        from ddbstream.state import read_state, state_dir
-        from ddbstream.targets.local import daemon_alive
+        from ddbstream.pipeline import saved_pipeline
+        from ddbstream.state import state_dir
 
         try:
-            state = read_state(state_dir())
+            pipeline = saved_pipeline(state_dir())
         except SpecError:
-            state = None
-        if state is not None and (not state.is_local or daemon_alive(state)):
-            shape = shape_from_state(state)
+            pipeline = None
+        if pipeline is not None and pipeline.is_running():
+            shape = shape_from_pipeline(pipeline)
             if shape is not None:
                 return shape
     return shape_from_spec(load_spec(var_files=var_files, overrides=overrides))

@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ddbstream.errors import NoStack
 from ddbstream.files import write_private
 
 FAKE_ACCOUNT = "123456789012"
@@ -38,13 +37,11 @@ class State:
     started_at: float | None = None
     resources: dict[str, Any] = field(default_factory=dict)
     profile: str | None = None  # aws only: the AWS profile `up` deployed with
+    secret: str | None = None  # local only: the stack secret every request to the daemon carries
 
     @property
     def is_local(self) -> bool:
         return self.target == "local"
-
-    def resource(self, name: str) -> Any:
-        return self.resources.get(name)
 
 
 def write_state(directory: Path, state: State) -> Path:
@@ -65,16 +62,3 @@ def read_state(directory: Path) -> State | None:
 
 def remove_state(directory: Path) -> None:
     (directory / "state.json").unlink(missing_ok=True)
-
-
-def require_state(directory: Path | None = None) -> State:
-    """The current state, or NoStack when nothing has been brought up (or the daemon died)."""
-    from ddbstream.targets.local import daemon_alive
-
-    directory = directory or state_dir()
-    state = read_state(directory)
-    if state is None:
-        raise NoStack()
-    if state.is_local and not daemon_alive(state):
-        raise NoStack()
-    return state

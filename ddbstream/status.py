@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ddbstream.state import State
+from ddbstream.daemon import daemon_get, ping
+from ddbstream.pipeline import Pipeline
 
 ClientFactory = Callable[[str], Any]
 ITERATOR_AGE_WINDOW = timedelta(minutes=5)
@@ -127,17 +128,9 @@ def mapping_status(mapping: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def local_mapping_metrics(endpoint: str, uuid: str) -> dict[str, Any] | None:
+def local_mapping_metrics(endpoint: str, secret: str | None, uuid: str) -> dict[str, Any] | None:
     """The local engine's live numbers for a mapping (GET /_ddbstream/mappings/{uuid}/metrics)."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{endpoint}/_ddbstream/mappings/{uuid}/metrics", timeout=2) as response:
-            return json.loads(response.read())
-    except (OSError, ValueError, urllib.error.URLError):
-        return None
+    return daemon_get(endpoint, secret, f"/_ddbstream/mappings/{uuid}/metrics")
 
 
 def function_status(lambda_client: Any, function_name: str) -> dict[str, Any]:
@@ -166,7 +159,7 @@ def queue_status(sqs: Any, queue_url: str) -> dict[str, Any]:
     }
 
 
-def alarms_status(cloudwatch: Any, names: set[str]) -> list[dict[str, Any]]:
+def alarms_status(cloudwatch: Any, names: set[str | None]) -> list[dict[str, Any]]:
     """The alarms that watch one of the pipeline's resources (by dimension value or name prefix)."""
     names = {n for n in names if n}
     found = []
@@ -186,31 +179,29 @@ def alarms_status(cloudwatch: Any, names: set[str]) -> list[dict[str, Any]]:
     return sorted(found, key=lambda a: a["name"])
 
 
-def daemon_status(state: State) -> dict[str, Any]:
-    from ddbstream.targets.local import ping
-
-    health = ping(state.endpoint) if state.endpoint else None
-    started = (health or {}).get("started_at") or state.started_at
+def daemon_status(pipeline: Pipeline) -> dict[str, Any]:
+    health = (ping(pipeline.endpoint, pipeline.secret) if pipeline.endpoint else None) or {}
+    started = health.get("started_at") or pipeline.started_at
     return {
-        "pid": state.pid,
-        "endpoint": state.endpoint,
-        "healthy": bool(health) and health.get("pid") == state.pid,
+        "pid": pipeline.pid,
+        "endpoint": pipeline.endpoint,
+        "healthy": bool(health) and health.get("pid") == pipeline.pid,
         "uptimeSeconds": round(time.time() - started) if started else None,
-        "components": (health or {}).get("components", []),
+        "components": health.get("components", []),
     }
 
 
 # ---------------------------------------------------------------- the report
 
 
-def collect(state: State, client: ClientFactory) -> dict[str, Any]:
-    """Every section of the report for the pipeline in ``state``."""
-    resources = state.resources
-    report: dict[str, Any] = {"target": state.target, "region": state.region}
-    table_name = resources.get("table_name")
-    function_name = resources.get("function_name")
-    queue_url = resources.get("queue_url")
-    stream_arn = resources.get("stream_arn")
+def collect(pipeline: Pipeline, client: ClientFactory | None = None) -> dict[str, Any]:
+    """Every section of the report on ``pipeline`` (read with ``client``, else the pipeline's own clients)."""
+    client = client or pipeline.client
+    report: dict[str, Any] = {"target": pipeline.target, "region": pipeline.region}
+    table_name = pipeline.table.name if pipeline.table else None
+    function_name = pipeline.function.name if pipeline.function else None
+    queue_url = pipeline.queue.url if pipeline.queue else None
+    stream_arn = pipeline.table.stream_arn if pipeline.table else None
 
     report["table"] = _section(lambda: table_status(client("dynamodb"), table_name)) if table_name else None
     if isinstance(report["table"], dict) and report["table"].get("streamArn"):
@@ -228,9 +219,9 @@ def collect(state: State, client: ClientFactory) -> dict[str, Any]:
             return found
 
         mappings = _section(read_mappings)
-        if isinstance(mappings, list) and state.is_local and state.endpoint:
+        if isinstance(mappings, list) and pipeline.is_local and pipeline.endpoint:
             for mapping in mappings:
-                metrics = local_mapping_metrics(state.endpoint, mapping["uuid"]) or {}
+                metrics = local_mapping_metrics(pipeline.endpoint, pipeline.secret, mapping["uuid"]) or {}
                 if metrics.get("IteratorAgeMilliseconds") is not None:
                     mapping["iteratorAgeMs"] = metrics["IteratorAgeMilliseconds"]
                 if metrics.get("PendingRecords") is not None:
@@ -243,9 +234,9 @@ def collect(state: State, client: ClientFactory) -> dict[str, Any]:
     report["mappings"] = mappings
     report["function"] = _section(lambda: function_status(client("lambda"), function_name)) if function_name else None
     report["dlq"] = _section(lambda: queue_status(client("sqs"), queue_url)) if queue_url else None
-    watched = {table_name, function_name, (queue_url or "").rsplit("/", 1)[-1] or None}
+    watched = {table_name, function_name, pipeline.queue.name if pipeline.queue else None}
     report["alarms"] = _section(lambda: alarms_status(client("cloudwatch"), watched))
-    report["daemon"] = daemon_status(state) if state.is_local else None
+    report["daemon"] = daemon_status(pipeline) if pipeline.is_local else None
     report["problems"] = problems(report)
     return report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ddbstream.errors import AwsError, ConditionFailed, InvalidInput, NotFound
+from ddbstream.item_limits import check_text
 from ddbstream.items import check_item, dumps_plain, from_ddb
 
 RETURN_CHOICES = ("none", "old", "new")
@@ -152,6 +153,8 @@ class Condition:
             raise InvalidInput("--values needs --condition")
         if expression is not None and not expression.strip():
             raise InvalidInput("--condition must not be empty")
+        if expression is not None:
+            check_text(expression, "--condition")
         self.if_exists, self.if_not_exists = if_exists, if_not_exists
         self.expression, self.values = expression, values or {}
 

@@ -182,13 +182,13 @@ variable "lambda_source_dir" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the consumer (python3.x), e.g. python3.12."
+  description = "Runtime of the consumer: Python (python3.x, e.g. python3.12) or Node.js (nodejs<major>.x, e.g. nodejs22.x)."
   type        = string
   default     = "python3.12"
 
   validation {
-    condition     = can(regex("^python3[.][0-9]+$", var.lambda_runtime))
-    error_message = "lambda_runtime must be a Python runtime such as python3.12."
+    condition     = can(regex("^(python3[.][0-9]+|nodejs[0-9]+[.]x)$", var.lambda_runtime))
+    error_message = "lambda_runtime must be a Python or Node.js runtime such as python3.12 or nodejs22.x."
   }
 }
 

@@ -14,8 +14,10 @@ from typing import Any
 import boto3
 from support import wait_until  # noqa: F401  (re-exported for the stream/ESM tests)
 
+from ddbstream.emulator.daemon import build_daemon
+from ddbstream.emulator.esm import Invoker
 from ddbstream.emulator.runtime import InvokeResult
-from ddbstream.emulator.server import DaemonServer, build_emulator
+from ddbstream.emulator.server import DaemonServer
 from ddbstream.emulator.streams import REGISTRY, Stream
 
 
@@ -89,7 +91,9 @@ class InThreadDaemon:
     """The real emulator (moto + our components) served from a thread, with boto3 clients."""
 
     def __init__(self) -> None:
-        self.server = DaemonServer(build_emulator("us-east-1"))
+        assembled = build_daemon("us-east-1")
+        self.engine = assembled.engine
+        self.server = DaemonServer(assembled.emulator)
         self.server.start_in_thread()
         self.emulator = self.server.emulator
         self.endpoint = self.emulator.endpoint
@@ -114,7 +118,8 @@ class InThreadDaemon:
         return self._clients[key]
 
     def use_runtime(self, runtime: Any) -> None:
-        self.emulator.components["runtime"] = runtime
+        """The event source mapping engine invokes ``runtime`` from now on (the Invoke API keeps the real one)."""
+        self.engine.invoker = Invoker(runtime)
 
     def table(self, view_type: str = "NEW_AND_OLD_IMAGES", range_key: bool = False) -> tuple[str, str]:
         """A new table "k" (S) [+ "r" (S)]; returns (name, stream ARN)."""
@@ -186,10 +191,11 @@ class InThreadDaemon:
         )
 
     def metrics(self, mapping_uuid: str) -> dict:
-        import urllib.request
+        from ddbstream.daemon import daemon_get
 
-        with urllib.request.urlopen(f"{self.endpoint}/_ddbstream/mappings/{mapping_uuid}/metrics") as response:
-            return json.loads(response.read())
+        metrics = daemon_get(self.endpoint, "testing", f"/_ddbstream/mappings/{mapping_uuid}/metrics")
+        assert metrics is not None, f"no metrics for mapping {mapping_uuid}"
+        return metrics
 
     def stop(self) -> None:
         self.server.stop()

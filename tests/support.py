@@ -58,3 +58,24 @@ def run_cli(
         timeout=timeout,
         env=env or cli_env(),
     )
+
+
+def stack_state(project: Path) -> dict[str, Any]:
+    """The project's state.json (endpoint, pid, secret, resources...)."""
+    import json
+
+    return json.loads((project / ".ddbstream" / "state.json").read_text())
+
+
+def stack_client(project: Path, service: str) -> Any:
+    """A boto3 client for the project's running local stack, signed with the stack's secret."""
+    import boto3
+
+    state = stack_state(project)
+    return boto3.client(
+        service,
+        endpoint_url=state["endpoint"],
+        region_name=state["region"],
+        aws_access_key_id=state["secret"],
+        aws_secret_access_key="ddbstream-local",
+    )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from support import make_project, run_cli, wait_until
+from support import make_project, run_cli, stack_client, wait_until
 
 from ddbstream.errors import ExitCode
 from ddbstream.load import read_stream
@@ -151,16 +150,7 @@ def bad_stack(tmp_path_factory):
     (project / "bad.tfvars.json").write_text('{"batch_size": "many"}')
     assert run_cli("put", "--item", SEED, cwd=project).returncode == 0
     assert run_cli("put", "--item", '{"employeeid": "POISON", "poison": true}', cwd=project).returncode == 0
-    clients = {
-        name: boto3.client(
-            name,
-            endpoint_url=info["endpoint"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        for name in ("dynamodb", "dynamodbstreams", "sqs")
-    }
+    clients = {name: stack_client(project, name) for name in ("dynamodb", "dynamodbstreams", "sqs")}
     yield project, info, clients
     run_cli("down", cwd=project)
 

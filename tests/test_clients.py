@@ -26,11 +26,11 @@ def test_known_services_are_the_model_directories(fresh_sessions):
 
 
 def test_a_client_builds_and_an_unknown_service_is_still_refused(fresh_sessions):
-    client = clients.local_client("dynamodb", "http://127.0.0.1:9", "us-east-1")
+    client = clients.local_client("dynamodb", "http://127.0.0.1:9", "us-east-1", "testing")
     assert client.meta.service_model.service_name == "dynamodb"
     assert "put_item" in dir(client)
     with pytest.raises(UnknownServiceError):
-        clients.local_client("dynamodbb", "http://127.0.0.1:9", "us-east-1")
+        clients.local_client("dynamodbb", "http://127.0.0.1:9", "us-east-1", "testing")
 
 
 def test_models_on_aws_data_path_are_found(fresh_sessions, tmp_path, monkeypatch):

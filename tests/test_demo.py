@@ -8,9 +8,9 @@ import re
 import pytest
 from support import run_cli
 
+from ddbstream.daemon import pid_running
 from ddbstream.errors import ExitCode
 from ddbstream.state import read_state
-from ddbstream.targets.local import pid_running
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ def daemon():
 @pytest.fixture(autouse=True)
 def no_leftover_mappings(daemon):
     yield
-    engine = daemon.emulator.components["esm"]
+    engine = daemon.engine
     for mapping in engine.all():
         engine.remove(mapping.uuid)
 

@@ -10,9 +10,9 @@ import pytest
 from esm_support import wait_until
 
 from ddbstream.clients import local_client
-from ddbstream.provision.function import package
+from ddbstream.daemon import daemon_get, ping, start_daemon, stop_daemon
+from ddbstream.provision.function import function_code, package
 from ddbstream.state import State
-from ddbstream.targets.local import ping, start_daemon, stop_daemon
 
 REGION = "us-east-1"
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
@@ -21,15 +21,15 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    endpoint, pid = start_daemon(tmp_path_factory.mktemp("esm-daemon"), REGION)
-    yield endpoint
-    stop_daemon(State(target="local", region=REGION, pid=pid))
+    started = start_daemon(tmp_path_factory.mktemp("esm-daemon"), REGION)
+    yield started
+    stop_daemon(State(target="local", region=REGION, pid=started.pid))
 
 
 @pytest.fixture(scope="module")
 def aws(daemon):
     def client(service: str):
-        return local_client(service, daemon, REGION)
+        return local_client(service, daemon.endpoint, REGION, daemon.secret)
 
     return client
 
@@ -39,9 +39,18 @@ def role(aws):
     return aws("iam").create_role(RoleName="esm-e2e", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
 
-@pytest.fixture(scope="module")
-def code():
-    return package(LAMBDA_DIR)
+# The consumer of each language (they print the same lines): runtime, handler, directory.
+CONSUMERS = {
+    "python": ("python3.12", "handler.lambda_handler", LAMBDA_DIR),
+    "node": ("nodejs20.x", "index.handler", LAMBDA_DIR / "nodejs"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CONSUMERS))
+def code(request):
+    """Each language's consumer packaged as `up` packages it: (runtime, handler, zip)."""
+    runtime, handler, directory = CONSUMERS[request.param]
+    return runtime, handler, function_code(directory, runtime)
 
 
 def make_table(aws) -> tuple[str, str]:
@@ -58,12 +67,13 @@ def make_table(aws) -> tuple[str, str]:
 
 def make_function(aws, role, code, table: str) -> str:
     name = f"consumer-{uuid.uuid4().hex[:8]}"
+    runtime, handler, package = code
     aws("lambda").create_function(
         FunctionName=name,
-        Runtime="python3.12",
+        Runtime=runtime,
         Role=role,
-        Handler="handler.lambda_handler",
-        Code={"ZipFile": code},
+        Handler=handler,
+        Code={"ZipFile": package},
         Timeout=10,
         MemorySize=128,
         Environment={"Variables": {"TABLE_NAME": table, "FAIL_ATTRIBUTE": "poison"}},
@@ -101,10 +111,7 @@ def processed(lines: list[dict]) -> list[str]:
 
 
 def settled(aws, daemon, mapping_uuid: str) -> bool:
-    import urllib.request
-
-    with urllib.request.urlopen(f"{daemon}/_ddbstream/mappings/{mapping_uuid}/metrics") as response:
-        metrics = json.loads(response.read())
+    metrics = daemon_get(daemon.endpoint, daemon.secret, f"/_ddbstream/mappings/{mapping_uuid}/metrics")
     return (
         metrics["PendingRecords"] == 0
         and not metrics["InFlight"]
@@ -208,9 +215,9 @@ def test_two_mappings_each_see_every_record(aws, role, code):
 
 
 def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):
-    endpoint, pid = start_daemon(tmp_path / "second", REGION)
+    endpoint, pid, secret = start_daemon(tmp_path / "second", REGION)
     try:
-        client = local_client("dynamodb", endpoint, REGION)
+        client = local_client("dynamodb", endpoint, REGION, secret)
         client.create_table(
             TableName="t",
             KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
@@ -218,10 +225,10 @@ def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
         )
-        role = local_client("iam", endpoint, REGION).create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
-            "Arn"
-        ]
-        lam = local_client("lambda", endpoint, REGION)
+        role = local_client("iam", endpoint, REGION, secret).create_role(RoleName="r", AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
+        lam = local_client("lambda", endpoint, REGION, secret)
         lam.create_function(
             FunctionName="f",
             Runtime="python3.12",
@@ -234,7 +241,7 @@ def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):
         client.put_item(TableName="t", Item={"k": {"S": "x"}})
     finally:
         assert stop_daemon(State(target="local", region=REGION, pid=pid), timeout=30)
-    assert ping(endpoint) is None
+    assert ping(endpoint, secret) is None
     log = (tmp_path / "second" / "daemon.log").read_text()
     assert "Traceback" not in log
     assert "stopped" in log  # a SIGTERM stop, not the SIGKILL stop_daemon falls back to

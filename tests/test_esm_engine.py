@@ -13,7 +13,7 @@ import time
 import pytest
 from esm_support import FakeRuntime, FunctionFails, InThreadDaemon, wait_until
 
-from ddbstream.emulator import esm
+from ddbstream.emulator.esm import policy
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def runtime(daemon):
     fake = FakeRuntime()
     daemon.use_runtime(fake)
     yield fake
-    engine = daemon.emulator.components["esm"]
+    engine = daemon.engine
     for mapping in engine.all():
         engine.remove(mapping.uuid)
 
@@ -576,7 +576,7 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(daemon, runt
 
 
 def test_oversized_window_state_terminates_the_window_early(daemon, runtime, monkeypatch):
-    monkeypatch.setattr(esm, "MAX_WINDOW_STATE_BYTES", 50)
+    monkeypatch.setattr(policy, "MAX_WINDOW_STATE_BYTES", 50)
     table, arn, function = new_pipeline(daemon)
     runtime.behaviour = lambda event: {"state": {"blob": "x" * 100}} if event["Records"] else None
     daemon.mapping(function, arn, TumblingWindowInSeconds=900)
@@ -614,7 +614,7 @@ def test_shutdown_lets_the_batch_in_flight_finish(daemon, runtime):
         finished.append(keys_of(event))
 
     runtime.behaviour = hold
-    engine = daemon.emulator.components["esm"]
+    engine = daemon.engine
     mapping = daemon.mapping(function, arn)
     daemon.put(table, "in-flight")
     wait_until(lambda: runtime.active == 1, message="the invocation to start")

@@ -7,10 +7,10 @@ import stat
 from urllib.parse import urlparse
 
 import pytest
-from support import run_cli, wait_until
+from support import run_cli, stack_client, wait_until
 
+from ddbstream.daemon import pid_running
 from ddbstream.errors import ExitCode
-from ddbstream.targets.local import pid_running
 
 pytestmark = pytest.mark.e2e
 
@@ -164,16 +164,9 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(stack):
 
 
 def test_missing_table_is_reported(stack):
-    import boto3
 
     project, info = stack
-    boto3.client(
-        "dynamodb",
-        endpoint_url=info["endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).delete_table(TableName="employees")
+    stack_client(project, "dynamodb").delete_table(TableName="employees")
     _one_error_line(
         run_cli("put", "--item", '{"employeeid": "E1"}', cwd=project),
         ExitCode.NOT_FOUND,

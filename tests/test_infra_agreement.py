@@ -113,7 +113,7 @@ class Recorder:
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
 
     def client(self, service: str) -> Any:
-        client = local_client(service, self.endpoint, REGION)
+        client = local_client(service, self.endpoint, REGION, "testing")
 
         def record(params: dict[str, Any], model: Any, **_: Any) -> None:
             self.requests.append((service, model.name, copy.deepcopy(params)))

@@ -30,7 +30,7 @@ def up(daemon, infra, example: str):
     spec = load_spec(infra, var_files=[str(EXAMPLES / example)])
 
     def client(service: str):
-        return local_client(service, daemon.endpoint, "us-east-1")
+        return local_client(service, daemon.endpoint, "us-east-1", "testing")
 
     resources, notes = provision(spec, client, account="123456789012", region="us-east-1")
     assert notes == []

@@ -319,6 +319,9 @@ SAMPLES = {
         "KEYS_ONLY",
         "python3.12",
         "nodejs18.x",
+        "nodejs22.x",
+        "nodejs",
+        "java21",
         "handler.lambda_handler",
         "handler",
         "audit/",
@@ -375,7 +378,8 @@ def test_terraform_and_python_read_every_validation_alike():
         ("maximum_record_age_in_seconds=30", "maximum_record_age_in_seconds"),
         ("log_retention_days=13", "log_retention_days"),
         ("parallelization_factor=11", "parallelization_factor"),
-        ("lambda_runtime=nodejs18.x", "lambda_runtime"),
+        ("lambda_runtime=java21", "lambda_runtime"),
+        ("lambda_runtime=nodejs20", "lambda_runtime"),
         ("lambda_memory_size=64", "lambda_memory_size"),
         ("audit_prefix=/logs/", "audit_prefix"),
         ("audit_transition_days=10", "STANDARD_IA"),
@@ -496,6 +500,8 @@ def test_examples_reproduce_the_seed_layouts(project_infra):
         30,
     )
     assert realtime.resource_names()["function_name"] == "DataProcessor"
+    assert (realtime["lambda_runtime"], realtime["lambda_handler"]) == ("nodejs22.x", "index.handler")
+    assert realtime["lambda_source_dir"] == "../lambda/nodejs"
 
 
 def test_the_tfvars_example_is_valid(project_infra, tmp_path):

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -221,3 +222,32 @@ def test_binary_keys_are_base64():
     assert key == {"k": {"B": b"\x01\x02"}}
     with pytest.raises(InvalidInput, match="must be base64 binary"):
         parse_key(["%%%"], None, [("k", "B")])
+
+
+# ------------------------------------------------------------------ text DynamoDB cannot store
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: build_update(["v=\udcff"], [], [], SCHEMA), "--set is not valid UTF-8: character 3 is U+DCFF"),
+        (lambda: build_update([], [], ["\udcff=1"], SCHEMA), "--add is not valid UTF-8: character 1 is U+DCFF"),
+        (lambda: build_update([], ["a.\udcff"], [], SCHEMA), "an attribute path is not valid UTF-8"),
+        (lambda: Condition(expression="v = \udcff"), "--condition is not valid UTF-8: character 5 is U+DCFF"),
+        (lambda: parse_item('{"employeeid": "E1", "m": {"\\ud800": 1}}'), "a map key is not valid UTF-8"),
+        (lambda: to_ddb({"employeeid": "E1", "s": {"\ud800"}}), "a string in a set is not valid UTF-8"),
+    ],
+)
+def test_text_that_is_not_utf8_is_refused_before_any_request(call, message):
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        call()
+
+
+def test_a_valid_surrogate_pair_is_just_an_emoji():
+    assert parse_item('{"employeeid": "\\ud83d\\ude00"}') == {"employeeid": {"S": "\U0001f600"}}
+
+
+def test_numbers_count_their_significant_digits():
+    assert item_size({"n": {"N": "0.5"}}) == item_size({"n": {"N": "5000"}}) == 1 + 2
+    assert item_size({"n": {"N": "1" * 38}}) == 1 + 20
+    assert item_size({"ns": {"NS": ["1", "22", "333"]}}) == 2 + 2 + 2 + 3

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ddbstream.durations import iso_ms, parse_duration, parse_time
-from ddbstream.errors import InvalidInput, NotFound
+from ddbstream.errors import AwsError, InvalidInput, NotFound
 from ddbstream.logs import (
     LogEvent,
     LogSource,
@@ -312,6 +312,42 @@ def test_live_tail_warns_when_sampled_and_reconnects_before_three_hours(logs, mo
         "c",
         "d",
     ]
+
+
+def test_live_tail_reconnects_with_backoff_until_it_keeps_failing(logs):
+    """A broken session counts as a failure unless it brought an update; the fourth in a row gives up."""
+    now = int(time.time() * 1000)
+
+    def broken():
+        raise RuntimeError("stream broke")
+
+    def update(ts, message):
+        return {"sessionUpdate": {"sessionResults": [{"timestamp": ts, "message": message, "logStreamName": "s1"}]}}
+
+    sessions = [
+        [broken],
+        [],  # ended by itself: the count stays
+        [update(now, "a"), broken],  # an update first: the count restarts
+        [update(now + 1, "b")],
+        [broken],
+        [broken],
+        [broken],
+        [broken],
+    ]
+    sleep = scripted_sleep([lambda: None] * 7)
+    tail = Tail(
+        LogSource(_ScriptedLive(logs, sessions), GROUP), now - 1000, follow=True, local=False, live_tail_arn="arn:x"
+    )
+    tail.sleep = sleep
+    items = []
+    with pytest.raises(AwsError, match="live tail keeps failing: stream broke"):
+        for item in tail.events():
+            items.append(item)
+    assert [i.message for i in items if isinstance(i, LogEvent)] == ["a", "b"]
+    assert [i.text for i in items if isinstance(i, Notice)] == [
+        "live tail interrupted (RuntimeError): reconnecting"
+    ] * 5
+    assert sleep.calls == [2, 2, 2, 0.5, 2, 4, 8]
 
 
 def test_seen_reconciles_sources_by_multiplicity():

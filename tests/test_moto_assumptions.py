@@ -1,17 +1,35 @@
-"""What ddbstream/emulator/streams.py assumes about moto's internals.
+"""What the daemon assumes about moto's internals, module by module.
 
-A moto release that changes any of this fails here first; then adapt streams.py and the
-moto version range in pyproject.toml.
+Every module of ours that reaches into moto beyond its HTTP API is covered here:
+- emulator/streams (moto_patches, checks, ttl): the table and stream internals it patches;
+- emulator/server: moto's WSGI dispatcher, its request handler and the warm-up;
+- emulator/snapshot: the backends it pickles and puts back;
+- emulator/esm (api, target): the Lambda backend it resolves functions in, and the SQS and
+  SNS backends it delivers OnFailure records to in-process;
+- emulator/runtime (moto_backends, logs): the Lambda and logs backends Invoke reads and writes.
+
+A moto release that changes any of this fails here first; then adapt the module named in the
+failing test and the moto version range in pyproject.toml.
 """
 
 from __future__ import annotations
 
+import base64
 import inspect
+import json
+import pickle
+import threading
+import time
+import uuid
 
 import pytest
+from moto.backends import get_backend
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
 
 
 def source(function) -> str:
@@ -29,7 +47,7 @@ def test_every_item_change_goes_through_stream_shard_add():
 
 def test_update_of_a_missing_item_writes_twice_which_streams_folds():
     # moto creates the missing item with table.put_item(data) and then reports the update:
-    # two changes for one UpdateItem. streams.py folds them into AWS's single INSERT.
+    # two changes for one UpdateItem. The streams package folds them into AWS's single INSERT.
     import moto.dynamodb.models as models
 
     text = inspect.getsource(models)
@@ -40,7 +58,7 @@ def test_update_of_a_missing_item_writes_twice_which_streams_folds():
 
 
 def test_a_transaction_deep_copies_its_tables_and_restores_them_on_failure():
-    # streams.py holds a transaction's changes until transact_write_items returns (a cancelled
+    # The streams package holds a transaction's changes until transact_write_items returns (a cancelled
     # one writes no record) and makes its Stream survive the deep copy of the table.
     import moto.dynamodb.models as models
 
@@ -51,7 +69,7 @@ def test_a_transaction_deep_copies_its_tables_and_restores_them_on_failure():
 
 
 def test_re_enabling_a_stream_is_refused_while_a_label_remains():
-    # streams.py clears the label of a disabled stream before moto's update_table_streams runs.
+    # The streams package clears the label of a disabled stream before moto's update_table_streams runs.
     import moto.dynamodb.models as models
 
     text = inspect.getsource(models)
@@ -62,7 +80,7 @@ def test_re_enabling_a_stream_is_refused_while_a_label_remains():
 
 
 def test_moto_itself_would_clear_the_stream_and_reuse_sequence_numbers():
-    # The behaviour streams.py replaces: numbering by list position and clearing after an ESM.
+    # The behaviour the streams package replaces: numbering by list position and clearing after an ESM.
     from moto.dynamodb.models import table as table_module
 
     text = inspect.getsource(table_module.StreamShard)
@@ -108,7 +126,7 @@ def test_table_attributes_used_by_streams():
 
 
 def test_moto_never_expires_ttl_items_itself():
-    # streams.py runs its own TTL sweeper; moto must keep an expired item until someone deletes it.
+    # The streams package runs its own TTL sweeper; moto must keep an expired item until someone deletes it.
     backend = dynamodb_backends["123456789012"]["us-east-1"]
     table = backend.create_table(
         "assumptions-ttl",
@@ -135,7 +153,7 @@ def test_moto_never_expires_ttl_items_itself():
 
 @pytest.mark.parametrize("name", ["describe_stream", "get_shard_iterator", "get_records"])
 def test_streams_api_handler_methods(name):
-    # streams.py replaces these DynamoDBStreamsHandler methods (they take only self, read
+    # The streams package replaces these DynamoDBStreamsHandler methods (they take only self, read
     # _get_param and return an ActionResult); read moto's own source, not the patched class.
     from moto.dynamodbstreams import responses
 
@@ -153,7 +171,7 @@ def test_json_errors_render_with_the_short_code():
 
 
 def test_malformed_expressions_surface_as_value_errors_from_the_parser():
-    # streams.py turns ValueError from ConditionExpressionParser.parse into a ValidationException.
+    # The streams package turns ValueError from ConditionExpressionParser.parse into a ValidationException.
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
     assert list(inspect.signature(ConditionExpressionParser.parse).parameters) == ["self"]
@@ -161,3 +179,201 @@ def test_malformed_expressions_surface_as_value_errors_from_the_parser():
     with pytest.raises(Exception) as excinfo:
         inspect.unwrap(ConditionExpressionParser.parse)(parser)
     assert isinstance(excinfo.value, ValueError) or excinfo.value.__class__.__name__ == "MockValidationException"
+
+
+# ---------------------------------------------------------------- emulator/server
+
+
+def test_the_dispatcher_keeps_one_app_per_service_under_a_lock():
+    # server.warm_up fills DomainDispatcherApplication.app_instances itself, under its lock.
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    assert isinstance(dispatcher.lock, type(threading.Lock())) and dispatcher.app_instances == {}
+    assert callable(dispatcher.get_application)
+
+
+def test_warm_up_loads_every_pipeline_service():
+    from ddbstream.emulator.server import PIPELINE_SERVICES, Emulator, warm_up
+
+    emulator = Emulator()
+    warm_up(emulator).join(60)
+    assert set(emulator.moto_app.app_instances) == set(PIPELINE_SERVICES)
+    for service in PIPELINE_SERVICES:  # a regional backend, or the partition's for a global service
+        assert {REGION, "aws"} & set(get_backend(service)[ACCOUNT].keys()), service
+
+
+def test_the_request_handler_is_one_werkzeug_serves_with():
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import WSGIRequestHandler
+
+    assert issubclass(MotoRequestHandler, WSGIRequestHandler)
+
+
+# ---------------------------------------------------------------- emulator/snapshot
+
+
+class _NoMappings:
+    def all(self) -> list:
+        return []
+
+
+def test_the_snapshot_pickles_the_backends_with_their_resources(tmp_path):
+    # snapshot.save pickles dict(get_backend(service)) for each pipeline service (its pickler
+    # handles moto's locks, weak-value maps and lambda defaultdicts); restore puts them back
+    # with BackendDict.clear() and update().
+    from ddbstream.emulator import snapshot
+
+    name = f"assumptions-{uuid.uuid4().hex[:8]}"
+    sqs = get_backend("sqs")[ACCOUNT][REGION]
+    sqs.create_queue(name)
+    sqs.send_message(name, "kept")
+    get_backend("sns")[ACCOUNT][REGION].create_topic(name)
+    path = tmp_path / "snapshot.pickle"
+    try:
+        assert snapshot.save(path, _NoMappings())
+        document = pickle.loads(path.read_bytes())
+    finally:
+        sqs.delete_queue(name)
+    queue = document["backends"]["sqs"][ACCOUNT][REGION].queues[name]
+    assert [m.body for m in queue._messages] == ["kept"]
+    assert document["mappings"] == []
+    backend = get_backend("sqs")
+    assert callable(backend.clear) and callable(backend.update) and isinstance(dict(backend), dict)
+    # restore then walks each table's stream_shard (test_table_attributes_used_by_streams).
+    assert isinstance(dynamodb_backends[ACCOUNT][REGION].tables, dict)
+
+
+# ---------------------------------------------------------------- emulator/esm
+
+
+def test_on_failure_records_reach_an_sqs_queue_in_process():
+    from ddbstream.emulator.esm.target import Destinations
+
+    name = f"assumptions-{uuid.uuid4().hex[:8]}"
+    sqs = get_backend("sqs")[ACCOUNT][REGION]
+    queue = sqs.create_queue(name)
+    try:
+        Destinations().send(queue.queue_arn, {"condition": "RetryAttemptsExhausted"})
+        (message,) = sqs.receive_message(name, 10, 0, 30)
+        assert json.loads(message.body) == {"condition": "RetryAttemptsExhausted"}
+    finally:
+        sqs.delete_queue(name)
+
+
+def test_on_failure_records_reach_an_sns_topic_and_its_subscribers_in_process():
+    from ddbstream.emulator.esm.target import Destinations
+
+    name = f"assumptions-{uuid.uuid4().hex[:8]}"
+    sqs = get_backend("sqs")[ACCOUNT][REGION]
+    sns = get_backend("sns")[ACCOUNT][REGION]
+    queue = sqs.create_queue(name)
+    topic = sns.create_topic(name)
+    sns.subscribe(topic.arn, queue.queue_arn, "sqs")
+    try:
+        Destinations().send(topic.arn, {"condition": "RecordAgeExceeded"})
+        (message,) = sqs.receive_message(name, 10, 0, 30)
+        envelope = json.loads(message.body)
+        assert envelope["TopicArn"] == topic.arn
+        assert json.loads(envelope["Message"]) == {"condition": "RecordAgeExceeded"}
+    finally:
+        sqs.delete_queue(name)
+        sns.delete_topic(topic.arn)
+
+
+def test_a_missing_destination_queue_raises_in_the_backend():
+    # Destinations.send logs this (the batch is still done), as SendMessage's error was.
+    from moto.sqs.exceptions import QueueDoesNotExist
+
+    with pytest.raises(QueueDoesNotExist):
+        get_backend("sqs")[ACCOUNT][REGION].send_message(f"missing-{uuid.uuid4().hex[:8]}", "{}")
+
+
+# ---------------------------------------------------------------- emulator/runtime and the ESM API
+
+
+@pytest.fixture
+def function():
+    """A zip function created straight in moto's Lambda backend."""
+    from esm_support import handler_zip
+
+    iam = get_backend("iam")[ACCOUNT]["global"]
+    role = iam.create_role(
+        role_name=f"assumptions-{uuid.uuid4().hex[:8]}",
+        assume_role_policy_document="{}",
+        path="/",
+        permissions_boundary=None,
+        description="",
+        tags=[],
+        max_session_duration=3600,
+    )
+    name = f"assumptions-{uuid.uuid4().hex[:8]}"
+    lambdas = get_backend("lambda")[ACCOUNT][REGION]
+    lambdas.create_function(
+        {
+            "FunctionName": name,
+            "Runtime": "python3.12",
+            "Role": role.arn,
+            "Handler": "h.handler",
+            "Code": {"ZipFile": base64.b64encode(handler_zip()).decode()},  # as the request carries it
+            "Environment": {"Variables": {"A": "1"}},
+            "MemorySize": 256,
+            "Timeout": 7,
+        }
+    )
+    yield name
+    lambdas.delete_function(name)
+
+
+def test_invoke_reads_a_function_from_the_lambda_backend(function):
+    # runtime/moto_backends.resolve_function reads get_function(name, qualifier) and the
+    # function's attributes; a missing function is a JsonRESTError.
+    from ddbstream.emulator.runtime import FunctionNotFound
+    from ddbstream.emulator.runtime.moto_backends import resolve_function
+
+    config, code = resolve_function(function, None, REGION, ACCOUNT)
+    assert config.arn == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+    assert (config.version, config.runtime, config.handler) == ("$LATEST", "python3.12", "h.handler")
+    assert (config.memory_mb, config.timeout, config.environment) == (256, 7.0, (("A", "1"),))
+    assert len(config.code_digest) == 64 and code[:2] == b"PK"
+    assert config.reserved_concurrency is None
+    with pytest.raises(FunctionNotFound):
+        resolve_function(f"{function}-missing", None, REGION, ACCOUNT)
+
+
+def test_the_mapping_api_resolves_functions_in_the_lambda_backend(function):
+    from ddbstream.emulator.esm.api import ApiError, MappingApi
+
+    api = MappingApi(engine=None, region=REGION, account=ACCOUNT)  # resolving needs no engine
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+    assert api.resolve_function(function) == arn
+    assert api.resolve_function(f"{arn}:$LATEST") == f"{arn}:$LATEST"
+    with pytest.raises(ApiError) as excinfo:
+        api.resolve_function(f"{function}-missing")
+    assert excinfo.value.code == "ResourceNotFoundException"
+
+
+def test_function_output_goes_to_the_logs_backend(function):
+    # runtime/logs writes through ensure_log_group, ensure_log_stream and put_log_events.
+    from ddbstream.emulator.runtime.moto_backends import logs_backend, resolve_function
+
+    config, _ = resolve_function(function, None, REGION, ACCOUNT)
+    backend = logs_backend(config)()
+    group = f"/aws/lambda/{function}"
+    backend.ensure_log_group(group)
+    backend.ensure_log_group(group)  # idempotent
+    backend.ensure_log_stream(group, "stream")
+    backend.ensure_log_stream(group, "stream")
+    backend.put_log_events(group, "stream", [{"timestamp": int(time.time() * 1000), "message": "hi"}])
+    events, _, _ = backend.get_log_events(
+        log_group_name=group,
+        log_group_id=None,
+        log_stream_name="stream",
+        start_time=None,
+        end_time=None,
+        limit=10,
+        next_token=None,
+        start_from_head=True,
+    )
+    assert [e["message"] for e in events] == ["hi"]
+    backend.delete_log_group(group)

@@ -15,13 +15,12 @@ import sys
 import time
 from urllib.parse import urlparse
 
-import boto3
 import pytest
 from reliability_support import consumer_dir
-from support import cli_env, make_project, run_cli, wait_until
+from support import cli_env, make_project, run_cli, stack_client, stack_state, wait_until
 
+from ddbstream.daemon import pid_running, ping
 from ddbstream.load import DlqView, HandlerLog, account, read_stream, stream_records
-from ddbstream.targets.local import pid_running, ping
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 3  # the function's timeout (s)
@@ -55,16 +54,7 @@ def fault_stack(tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    clients = {
-        name: boto3.client(
-            name,
-            endpoint_url=info["endpoint"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        for name in ("dynamodb", "dynamodbstreams", "logs", "sqs")
-    }
+    clients = {name: stack_client(project, name) for name in ("dynamodb", "dynamodbstreams", "logs", "sqs")}
     yield project, info, clients, markers
     if (project / ".ddbstream" / "state.json").exists():
         run_cli("down", cwd=project)
@@ -112,9 +102,9 @@ def _settled(ledger, keys):
     return wait_until(done, 90, 0.2, f"records of {sorted(keys)} to settle")
 
 
-def _serving(info, clients):
+def _serving(project, info, clients):
     """The daemon answers its health check and a new write still reaches the handler."""
-    assert ping(info["endpoint"]) is not None
+    assert ping(info["endpoint"], stack_state(project)["secret"]) is not None
     key = f"alive-{time.monotonic_ns()}"
     _put(clients, key)
     outcome, _ = _settled(Ledger(info, clients), {key})
@@ -146,7 +136,7 @@ def test_failing_handler_sends_the_record_to_the_dlq_and_keeps_serving(fault_sta
         logGroupName=info["resources"]["log_group"], filterPattern=f'"{EVIDENCE[fault]}"', interleaved=True
     )["events"]
     assert events, f"no {EVIDENCE[fault]!r} in the function's log"
-    _serving(info, clients)
+    _serving(project, info, clients)
 
 
 def test_ten_megabytes_printed_at_once(fault_stack):
@@ -158,7 +148,7 @@ def test_ten_megabytes_printed_at_once(fault_stack):
         logGroupName=info["resources"]["log_group"], filterPattern='"bigprint"', interleaved=True
     )["events"]
     assert any('"bigprint": "done"' in e["message"] for e in events)
-    _serving(info, clients)
+    _serving(project, info, clients)
 
 
 def test_worker_killed_from_outside(fault_stack):
@@ -184,7 +174,7 @@ def test_worker_killed_from_outside(fault_stack):
         logGroupName=info["resources"]["log_group"], filterPattern='"signal: killed"', interleaved=True
     )["events"]
     assert reports, "the killed invocation was not reported as a runtime exit"
-    _serving(info, clients)
+    _serving(project, info, clients)
 
 
 def test_client_disconnecting_mid_request(fault_stack):
@@ -201,7 +191,7 @@ def test_client_disconnecting_mid_request(fault_stack):
                 connection.sendall(partial)
                 if partial.endswith(body[:20]):
                     connection.shutdown(socket.SHUT_WR)  # a half-close, then gone
-    _serving(info, clients)
+    _serving(project, info, clients)
     assert "Item" not in clients["dynamodb"].get_item(TableName="employees", Key={"employeeid": {"S": "half"}})
 
 

@@ -3,9 +3,8 @@
 import json
 from collections import Counter
 
-import boto3
 import pytest
-from support import run_cli
+from support import run_cli, stack_client
 
 from ddbstream.errors import ExitCode
 from ddbstream.load import make_plan, percentile
@@ -56,16 +55,7 @@ def test_load_command_accounts_for_every_event(stack):
     assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"]
 
     # Cross-check against the stream and the log group read independently of ddbstream.load.
-    clients = {
-        name: boto3.client(
-            name,
-            endpoint_url=info["endpoint"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        for name in ("dynamodbstreams", "logs")
-    }
+    clients = {name: stack_client(project, name) for name in ("dynamodbstreams", "logs")}
     streams = clients["dynamodbstreams"]
     arn = info["resources"]["stream_arn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]

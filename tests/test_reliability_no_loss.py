@@ -11,7 +11,8 @@ import pytest
 from reliability_support import check, choose_faults, consumer_dir, fault_environment, up_arguments
 from support import run_cli
 
-from ddbstream.load import Pipeline, make_plan, run_load
+from ddbstream.load import make_plan, run_load
+from ddbstream.pipeline import Pipeline
 from ddbstream.state import read_state
 
 pytestmark = pytest.mark.e2e

@@ -18,10 +18,38 @@ import pytest
 from support import wait_until
 
 from ddbstream.clients import local_client
+from ddbstream.daemon import ping, start_daemon, stop_daemon
+from ddbstream.stack_secret import SECRET_ACCESS_KEY
 from ddbstream.state import State
-from ddbstream.targets.local import ping, start_daemon, stop_daemon
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions"
+# The same cases for each language: (fixtures directory, runtime). Node.js fixtures are ok.js, ...
+LANGUAGES = {
+    "python": (FIXTURES, "python3.12"),
+    "node": (FIXTURES.parent / "functions_node", "nodejs20.x"),
+}
+# What differs between the languages' runtimes (error documents, messages), per language.
+EXPECTED = {
+    "python": {
+        "trace_key": "stackTrace",
+        "error_line": "[ERROR] PoisonRecord: cannot process k1\nTraceback (most recent call last):",
+        "import_error": "Unable to import module 'import_error': No module named 'ddbstream_no_such_module'",
+        "import_error_line": "[ERROR] Runtime.ImportModuleError: Unable to import module 'import_error'",
+        "marshal_error": "not JSON serializable",
+        "path_variable": "PYTHONPATH",
+    },
+    "node": {
+        "trace_key": "trace",
+        "error_line": 'Invoke Error \t{"errorType":"PoisonRecord","errorMessage":"cannot process k1"',
+        "import_error": "Error: Cannot find module 'ddbstream_no_such_module'\nRequire stack:\n- ",
+        "import_error_line": 'Uncaught Exception \t{"errorType":"Runtime.ImportModuleError"',
+        "marshal_error": "Unable to stringify response body",
+        "path_variable": "NODE_PATH",
+    },
+}
+BOTH_LANGUAGES = pytest.mark.parametrize("language", ["python", "node"], indirect=True)
+# A Node.js console line: "<timestamp>\t<request id>\t<LEVEL>\t<message>".
+CONSOLE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t\S+\t(?:INFO|WARN|ERROR|DEBUG|TRACE)\t(.*)$", re.S)
 REGION = "us-east-1"
 STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
 REPORT = re.compile(
@@ -31,12 +59,14 @@ REPORT = re.compile(
 )
 
 
-def fixture_zip(replace: dict[str, str] | None = None) -> bytes:
+def fixture_zip(replace: dict[str, str] | None = None, language: str = "python") -> bytes:
     """The fixture handlers zipped (optionally with some modules' source replaced)."""
+    directory = LANGUAGES[language][0]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(FIXTURES.glob("*.py")):
-            archive.writestr(path.name, (replace or {}).get(path.name, path.read_text()))
+        for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix != ".md"):
+            name = path.relative_to(directory).as_posix()
+            archive.writestr(name, (replace or {}).get(name, path.read_text()))
     return buffer.getvalue()
 
 
@@ -47,20 +77,20 @@ def daemon(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "DDBSTREAM_UNRELATED")}
     os.environ.update(AWS_SECRET_ACCESS_KEY="realsecret", AWS_PROFILE="realprofile", DDBSTREAM_UNRELATED="leak")
     try:
-        endpoint, pid = start_daemon(directory, REGION)
+        started = start_daemon(directory, REGION)
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    yield endpoint
-    stop_daemon(State(target="local", region=REGION, pid=pid))
+    yield started
+    stop_daemon(State(target="local", region=REGION, pid=started.pid))
 
 
 @pytest.fixture(scope="module")
 def clients(daemon):
-    return {name: local_client(name, daemon, REGION) for name in ("lambda", "logs", "iam")}
+    return {name: local_client(name, daemon.endpoint, REGION, daemon.secret) for name in ("lambda", "logs", "iam")}
 
 
 @pytest.fixture(scope="module")
@@ -72,17 +102,29 @@ _counter = iter(range(1_000_000))
 
 
 @pytest.fixture
-def make_function(clients, role):
+def language(request) -> str:
+    """The language of the fixtures make_function uses: "python" unless a test runs BOTH_LANGUAGES."""
+    return getattr(request, "param", "python")
+
+
+def printed(line: str) -> str:
+    """What a handler printed: a Node.js console line without its timestamp, request id and level."""
+    console = CONSOLE.match(line)
+    return console.group(1) if console else line
+
+
+@pytest.fixture
+def make_function(clients, role, language):
     """Create a function from the fixtures: make_function("ok", Timeout=1, ...) -> its name."""
 
     def make(module: str, code: bytes | None = None, **config) -> str:
         name = f"{module}-{next(_counter)}"
         args = dict(
             FunctionName=name,
-            Runtime="python3.12",
+            Runtime=LANGUAGES[language][1],
             Role=role,
             Handler=f"{module}.handler",
-            Code={"ZipFile": code or fixture_zip()},
+            Code={"ZipFile": code or fixture_zip(language=language)},
             Timeout=3,
             MemorySize=128,
         )
@@ -112,7 +154,10 @@ def log_messages(clients, name: str, request_id: str | None = None, until: str |
         events, token = [], None
         while True:
             kwargs = {"logGroupName": group, **({"nextToken": token} if token else {})}
-            page = clients["logs"].filter_log_events(**kwargs)
+            try:
+                page = clients["logs"].filter_log_events(**kwargs)
+            except clients["logs"].exceptions.ResourceNotFoundException:
+                return None  # the worker creates the group as it starts (an Event invoke returns before)
             events += page["events"]
             token = page.get("nextToken")
             if not token:
@@ -130,6 +175,7 @@ def invocation_lines(events: list[dict], request_id: str) -> list[str]:
     return messages[start : end + 1]
 
 
+@BOTH_LANGUAGES
 def test_request_response_payload_context_and_logs(clients, make_function, daemon):
     name = make_function("ok", Timeout=5, MemorySize=256)
     first, payload = invoke(
@@ -152,7 +198,7 @@ def test_request_response_payload_context_and_logs(clients, make_function, daemo
 
     lines = tail(first)
     assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
-    assert lines[1] == "ok: handling {'id': 1}"
+    assert printed(lines[1]) == 'ok: handling {"id":1}'
     assert lines[2] == f"END RequestId: {request_id}"
     cold = REPORT.match(lines[3])
     assert cold and cold["id"] == request_id and cold["memory"] == "256" and cold["init"]
@@ -164,23 +210,24 @@ def test_request_response_payload_context_and_logs(clients, make_function, daemo
 
     events = log_messages(clients, name, payload2["request_id"])
     assert {e["logStreamName"] for e in events} == {payload["log_stream_name"]}
-    messages = [e["message"] for e in events]
+    messages = [printed(e["message"]) for e in events]
     assert messages.index("ok: module imported") < messages.index(f"START RequestId: {request_id} Version: $LATEST")
     assert invocation_lines(events, request_id) == lines[:4]
-    assert invocation_lines(events, payload2["request_id"])[1] == "ok: handling {'id': 2}"
+    assert printed(invocation_lines(events, payload2["request_id"])[1]) == 'ok: handling {"id":2}'
     timestamps = [e["timestamp"] for e in events]
     assert timestamps == sorted(timestamps)
 
 
+@BOTH_LANGUAGES
 def test_event_and_dry_run(clients, make_function):
     name = make_function("ok")
     response = clients["lambda"].invoke(FunctionName=name, InvocationType="Event", Payload=b'{"marker": "async-1"}')
     assert response["StatusCode"] == 202
     assert response["Payload"].read() == b""
-    log_messages(clients, name, until="ok: handling {'marker': 'async-1'}")
+    log_messages(clients, name, until='ok: handling {"marker":"async-1"}')
     events = log_messages(clients, name, until="REPORT RequestId:")
-    messages = [e["message"] for e in events]
-    assert messages.index("ok: handling {'marker': 'async-1'}") < next(
+    messages = [printed(e["message"]) for e in events]
+    assert messages.index('ok: handling {"marker":"async-1"}') < next(
         i for i, m in enumerate(messages) if m.startswith("REPORT RequestId:")
     )
 
@@ -210,18 +257,21 @@ def test_invoke_by_arn_and_qualifier(clients, make_function):
     assert response["ExecutedVersion"] == "$LATEST" and payload["event"] == {"by": "qualifier"}
 
 
-def test_function_error_is_unhandled_with_the_runtime_error_body(clients, make_function):
+@BOTH_LANGUAGES
+def test_function_error_is_unhandled_with_the_runtime_error_body(clients, make_function, language):
+    expected = EXPECTED[language]
     name = make_function("raise_error")
     response, payload = invoke(clients, name, {"id": "k1"})
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     assert response["StatusCode"] == 200
     assert response["FunctionError"] == "Unhandled"
     assert payload["errorType"] == "PoisonRecord"
     assert payload["errorMessage"] == "cannot process k1"
-    assert any("raise PoisonRecord" in frame for frame in payload["stackTrace"])
-    events = log_messages(clients, name, payload["requestId"])
-    lines = invocation_lines(events, payload["requestId"])
-    assert lines[1] == "raise_error: about to fail"
-    assert lines[2].startswith("[ERROR] PoisonRecord: cannot process k1\nTraceback (most recent call last):")
+    assert any("PoisonRecord" in frame for frame in payload[expected["trace_key"]])
+    events = log_messages(clients, name, request_id)
+    lines = invocation_lines(events, request_id)
+    assert printed(lines[1]) == "raise_error: about to fail"
+    assert printed(lines[2]).startswith(expected["error_line"])
 
 
 FAILURES = [
@@ -260,6 +310,7 @@ FAILURES = [
     FAILURES,
     ids=["timeout", "sys.exit", "abort", "segfault", "out-of-memory"],
 )
+@BOTH_LANGUAGES
 def test_failures_end_the_worker_and_the_next_invoke_works(
     clients, make_function, daemon, module, config, event, error_type, message, next_event
 ):
@@ -281,29 +332,27 @@ def test_failures_end_the_worker_and_the_next_invoke_works(
         assert lines[-4:-2] == [f"RequestId: {request_id} Error: {message}", error_type]
         assert report["status"] == f"\tStatus: error\tError Type: {error_type}"
 
-    assert ping(daemon) is not None, "the daemon keeps serving"
+    assert ping(daemon.endpoint, daemon.secret) is not None, "the daemon keeps serving"
     again, payload = invoke(clients, name, next_event)
     assert "FunctionError" not in again, payload
     assert REPORT.match(tail(again)[-1])["init"], "the next invocation gets a fresh (cold) worker"
 
 
-def test_init_error_is_reported_and_retried_on_the_next_invoke(clients, make_function):
+@BOTH_LANGUAGES
+def test_init_error_is_reported_and_retried_on_the_next_invoke(clients, make_function, language):
+    expected = EXPECTED[language]
     name = make_function("import_error")
     for _ in range(2):
         response, payload = invoke(clients, name)
         assert response["FunctionError"] == "Unhandled"
         assert payload["errorType"] == "Runtime.ImportModuleError"
-        assert payload["errorMessage"] == (
-            "Unable to import module 'import_error': No module named 'ddbstream_no_such_module'"
-        )
+        assert payload["errorMessage"].startswith(expected["import_error"])
         lines = tail(response)
         assert lines[-1].endswith("\tStatus: error\tError Type: Runtime.ImportModuleError")
     request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     events = log_messages(clients, name, request_id)
     messages = [e["message"] for e in events]
-    assert any(
-        m.startswith("[ERROR] Runtime.ImportModuleError: Unable to import module 'import_error'") for m in messages
-    )
+    assert any(printed(m).startswith(expected["import_error_line"]) for m in messages)
     assert any(
         m.startswith("INIT_REPORT Init Duration:")
         and m.endswith("Phase: init\tStatus: error\tError Type: Runtime.ImportModuleError")
@@ -311,20 +360,22 @@ def test_init_error_is_reported_and_retried_on_the_next_invoke(clients, make_fun
     )
 
 
-def test_non_json_return_is_a_marshal_error(clients, make_function):
+@BOTH_LANGUAGES
+def test_non_json_return_is_a_marshal_error(clients, make_function, language):
     name = make_function("non_json")
     response, payload = invoke(clients, name)
     assert response["FunctionError"] == "Unhandled"
     assert payload["errorType"] == "Runtime.MarshalError"
-    assert "not JSON serializable" in payload["errorMessage"]
+    assert EXPECTED[language]["marshal_error"] in payload["errorMessage"]
 
 
+@BOTH_LANGUAGES
 def test_ten_megabytes_printed_at_once(clients, make_function, daemon):
     name = make_function("big_print", Timeout=30)
     response, payload = invoke(clients, name, {"mb": 10})
     assert payload == 10 * 1024 * 1024
     request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
-    assert tail(response)[-3:-1] == ["big_print: done", f"END RequestId: {request_id}"]
+    assert [printed(line) for line in tail(response)[-3:-1]] == ["big_print: done", f"END RequestId: {request_id}"]
     response, payload = invoke(clients, name, {"mb": 1, "one_line": True})
     request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     events = log_messages(clients, name, request_id)
@@ -332,9 +383,10 @@ def test_ten_megabytes_printed_at_once(clients, make_function, daemon):
     pieces = [m for m in lines if m.startswith("y")]
     assert len(pieces) == 5 and all(len(p.encode()) <= 262_144 - 26 for p in pieces)
     assert sum(len(p) for p in pieces) == 1024 * 1024
-    assert ping(daemon) is not None
+    assert ping(daemon.endpoint, daemon.secret) is not None
 
 
+@BOTH_LANGUAGES
 def test_concurrent_invocations_use_separate_workers(clients, make_function):
     name = make_function("ok")
     results: list[dict] = []
@@ -370,27 +422,29 @@ def test_code_and_configuration_updates_retire_warm_workers(clients, make_functi
         lam.invoke(FunctionName=name, Payload=b"{}")
 
 
-def test_worker_environment_is_isolated(clients, make_function, daemon):
+@BOTH_LANGUAGES
+def test_worker_environment_is_isolated(clients, make_function, daemon, language):
     name = make_function("env", Environment={"Variables": {"TABLE_NAME": "employees", "AWS_REGION": "eu-west-9"}})
     _, env = invoke(clients, name)
     assert env["TABLE_NAME"] == "employees"
     assert env["AWS_REGION"] == REGION, "reserved variables cannot be overridden"
-    assert env["AWS_ACCESS_KEY_ID"] == "testing" and env["AWS_SECRET_ACCESS_KEY"] == "testing"
+    assert env["AWS_ACCESS_KEY_ID"] == daemon.secret, "functions sign with the stack secret"
+    assert env["AWS_SECRET_ACCESS_KEY"] == SECRET_ACCESS_KEY
     assert env["AWS_SESSION_TOKEN"]
-    assert env["AWS_ENDPOINT_URL"] == daemon
+    assert env["AWS_ENDPOINT_URL"] == daemon.endpoint
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
     assert STREAM_NAME.match(env["AWS_LAMBDA_LOG_STREAM_NAME"])
     assert env["_HANDLER"] == "env.handler" and env["TZ"] == ":UTC"
-    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{LANGUAGES[language][1]}"
     assert "realsecret" not in json.dumps(env)
     assert "AWS_PROFILE" not in env and "DDBSTREAM_UNRELATED" not in env
     allowed = {
         "PATH",
         "LANG",
         "TZ",
-        "PYTHONPATH",
+        EXPECTED[language]["path_variable"],  # PYTHONPATH or NODE_PATH
         "AWS_ENDPOINT_URL",
         "AWS_CONFIG_FILE",
         "AWS_SHARED_CREDENTIALS_FILE",
@@ -411,7 +465,7 @@ def test_worker_environment_is_isolated(clients, make_function, daemon):
         "LAMBDA_TASK_ROOT",
         "LAMBDA_RUNTIME_DIR",
         "TABLE_NAME",
-        "_X_AMZN_TRACE_ID",  # set by awslambdaric from Lambda-Runtime-Trace-Id
+        "_X_AMZN_TRACE_ID",  # set by the runtime client from Lambda-Runtime-Trace-Id
         "LC_CTYPE",  # Python's UTF-8 coercion may add it
     }
     assert set(env) <= allowed, set(env) - allowed
@@ -423,14 +477,14 @@ def test_aws_cli_invoke(clients, make_function, daemon, tmp_path):
     name = make_function("ok")
     out = tmp_path / "out.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    env.update(AWS_ACCESS_KEY_ID=daemon.secret, AWS_SECRET_ACCESS_KEY="any", AWS_DEFAULT_REGION=REGION)
     result = subprocess.run(
         [
             aws,
             "lambda",
             "invoke",
             "--endpoint-url",
-            daemon,
+            daemon.endpoint,
             "--function-name",
             name,
             "--payload",
@@ -448,14 +502,14 @@ def test_aws_cli_invoke(clients, make_function, daemon, tmp_path):
 
 
 def test_stopping_the_daemon_stops_its_workers(tmp_path):
-    from ddbstream.targets.local import pid_running
+    from ddbstream.daemon import pid_running
 
-    endpoint, pid = start_daemon(tmp_path / "own", REGION)
+    endpoint, pid, secret = start_daemon(tmp_path / "own", REGION)
     try:
-        lam = local_client("lambda", endpoint, REGION)
-        role_arn = local_client("iam", endpoint, REGION).create_role(RoleName="own", AssumeRolePolicyDocument="{}")[
-            "Role"
-        ]["Arn"]
+        lam = local_client("lambda", endpoint, REGION, secret)
+        role_arn = local_client("iam", endpoint, REGION, secret).create_role(
+            RoleName="own", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
         lam.create_function(
             FunctionName="ok",
             Runtime="python3.12",

@@ -16,8 +16,10 @@ import pytest
 from moto import mock_aws
 from support import wait_until
 
-from ddbstream.emulator.lambda_logs import MAX_EVENT_BYTES, LogPump, LogStreamWriter, split_message, stream_name
-from ddbstream.emulator.runtime import FunctionNotFound, InvokeError, LambdaRuntime, interpreter_for
+from ddbstream.emulator.runtime import FunctionNotFound, InvokeError, LambdaRuntime, interpreter_for, languages
+from ddbstream.emulator.runtime.languages import Interpreter, Language, PythonLanguage, language_for
+from ddbstream.emulator.runtime.logs import MAX_EVENT_BYTES, LogPump, LogStreamWriter, split_message, stream_name
+from ddbstream.stack_secret import SECRET_ACCESS_KEY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions"
 
@@ -115,6 +117,55 @@ def test_interpreter_falls_back_with_a_warning():
     assert Path(chosen.runtime_dir, "awslambdaric").is_dir()
 
 
+def test_an_unknown_runtime_is_refused_with_lambdas_error():
+    with pytest.raises(InvokeError) as info:
+        language_for("fn", "java21")
+    assert (
+        info.value.message
+        == "fn: runtime java21 is not supported by the local daemon (python3.x, nodejs<major>.x only)"
+    )
+    assert (info.value.code, info.value.status) == ("InvalidRuntimeException", 502)
+    with pytest.raises(InvokeError, match="runtime None is not supported"):
+        language_for("fn", None)
+
+
+def test_the_python_language_runs_python3_runtimes_with_awslambdaric(tmp_path):
+    language = language_for("fn", "python3.12")
+    assert isinstance(language, PythonLanguage)
+    interpreter = language.interpreter("python3.12")
+    assert interpreter is language.interpreter("python3.12"), "found once per runtime"
+    assert Path(interpreter.runtime_dir, "awslambdaric").is_dir()
+    assert language.command(interpreter, "app.handler", 128) == [
+        interpreter.executable,
+        "-m",
+        "awslambdaric",
+        "app.handler",
+    ]
+    assert language.environment(interpreter, tmp_path) == {"PYTHONPATH": str(tmp_path)}
+    assert language.version_label("python3.12") == "python:3.12"
+
+
+def test_another_language_is_one_class_in_the_registry(monkeypatch):
+    class FakeDeno(Language):
+        runtimes_label = "deno2.x"
+
+        def accepts(self, runtime: str) -> bool:
+            return runtime == "deno2.x"
+
+        def find_interpreter(self, runtime: str) -> Interpreter:
+            return Interpreter("/usr/bin/deno", "/opt/bootstrap")
+
+        def command(self, interpreter: Interpreter, handler: str, memory_mb: int) -> list[str]:
+            return [interpreter.executable, "run", "bootstrap.ts", handler]
+
+    deno = FakeDeno()
+    monkeypatch.setattr(languages, "LANGUAGES", (*languages.LANGUAGES, deno))
+    assert language_for("fn", "deno2.x") is deno
+    assert deno.version_label("deno2.x") == "deno:2.x"
+    with pytest.raises(InvokeError, match=r"\(python3\.x, nodejs<major>\.x, deno2\.x only\)"):
+        language_for("fn", "java21")
+
+
 # ---------------------------------------------------------------- in-process runtime over moto
 
 
@@ -169,7 +220,8 @@ def test_worker_never_sees_the_daemons_credentials_or_environment(runtime, monke
     monkeypatch.setenv("UNRELATED_SETTING", "leak")
     env = json.loads(runtime.invoke("env", b"{}").payload)
     assert env["FROM_FUNCTION"] == "1"
-    assert env["AWS_SECRET_ACCESS_KEY"] == "testing"
+    assert env["AWS_ACCESS_KEY_ID"] == runtime.access_key, "functions sign with the stack secret"
+    assert env["AWS_SECRET_ACCESS_KEY"] == SECRET_ACCESS_KEY
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
     assert "AWS_PROFILE" not in env and "UNRELATED_SETTING" not in env
     assert "realsecret" not in json.dumps(env)
@@ -272,3 +324,17 @@ def test_reserved_concurrency_throttles(runtime):
     wait_for_end("ok", queued.request_id)
     lam.delete_function_concurrency(FunctionName="ok")
     assert runtime.invoke("ok", b"{}").function_error is None
+
+
+def test_invoke_refuses_a_function_whose_runtime_no_language_runs(runtime):
+    lam = boto3.client("lambda", region_name="us-east-1")
+    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="r")["Role"]["Arn"]
+    lam.create_function(
+        FunctionName="jvm", Runtime="java21", Role=role, Handler="example.Handler", Code={"ZipFile": _zip()}
+    )
+    with pytest.raises(InvokeError) as info:
+        runtime.invoke("jvm", b"{}")
+    assert info.value.message == (
+        "jvm: runtime java21 is not supported by the local daemon (python3.x, nodejs<major>.x only)"
+    )
+    assert runtime.workers() == 0

@@ -13,6 +13,7 @@ from esm_support import InThreadDaemon, wait_until
 from test_dlq import Pipeline
 
 from ddbstream.errors import ExitCode
+from ddbstream.pipeline import Pipeline as Deployed
 from ddbstream.state import State, write_state
 from ddbstream.status import collect, problems
 
@@ -38,6 +39,7 @@ def state_of(pipeline: Pipeline) -> State:
         region="us-east-1",
         endpoint=pipeline.daemon.endpoint,
         pid=os.getpid(),
+        secret="testing",  # the in-thread daemon's secret (tests/esm_support.py)
         started_at=time.time() - 90,
         resources={
             "table_name": pipeline.table,
@@ -75,7 +77,7 @@ def cli(pipeline, tmp_path, monkeypatch, capsys):
 
 
 def test_a_healthy_pipeline(pipeline):
-    report = collect(state_of(pipeline), pipeline.daemon.client)
+    report = collect(Deployed.from_state(state_of(pipeline)), pipeline.daemon.client)
     assert report["problems"] == []
     table = report["table"]
     assert (table["name"], table["status"], table["streamEnabled"], table["streamViewType"]) == (
@@ -131,7 +133,7 @@ def test_problems_are_each_named(pipeline, cli):
         message="the mapping to be disabled",
     )
     try:
-        report = collect(state_of(pipeline), pipeline.daemon.client)
+        report = collect(Deployed.from_state(state_of(pipeline)), pipeline.daemon.client)
         found = report["problems"]
         assert f"mapping {pipeline.mapping['UUID']} is Disabled, not Enabled" in found
         assert "the dead-letter queue holds 1 message(s): see 'ddbstream dlq list'" in found

@@ -184,7 +184,7 @@ def test_errors(daemon):
 def test_expired_iterator(daemon, monkeypatch):
     table, arn = daemon.table()
     iterator = shard_iterator(daemon, arn, "TRIM_HORIZON")
-    monkeypatch.setattr(streams, "ITERATOR_LIFETIME_SECONDS", -1.0)
+    monkeypatch.setattr(streams.api, "ITERATOR_LIFETIME_SECONDS", -1.0)
     with pytest.raises(ClientError) as excinfo:
         daemon.client("dynamodbstreams").get_records(ShardIterator=iterator)
     assert error_code(excinfo) == "ExpiredIteratorException"

@@ -31,6 +31,7 @@ COMMAND_MODULES = {
     "invoke": "events",
     "demo": "demo",
     "load": "load",
+    "env": "env",
 }
 
 
@@ -105,11 +106,4 @@ def main() -> None:
         credentials = isinstance(exc, (NoCredentialsError, PartialCredentialsError))
         error(f"AWS: {exc}" + (f"; {CREDENTIALS_HINT}" if credentials else ""))
         sys.exit(int(ExitCode.CREDENTIALS if credentials else ExitCode.AWS))
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, without Python's flush warning.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(int(ExitCode.OK))
     sys.exit(result if isinstance(result, int) else int(ExitCode.OK))

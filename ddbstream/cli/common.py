@@ -1,4 +1,4 @@
-"""Helpers the command modules share: option types, state lookup, the item store."""
+"""Helpers the command modules share: option types, the running pipeline, the item store."""
 
 from __future__ import annotations
 
@@ -33,23 +33,17 @@ def project_state_dir() -> Path:
         raise NoStack() from None
 
 
-def current_state():
-    """The running pipeline's state, or NoStack."""
-    from ddbstream.state import require_state
+def current_pipeline():
+    """The running pipeline, or NoStack."""
+    from ddbstream.pipeline import load_pipeline
 
-    return require_state(project_state_dir())
+    return load_pipeline(project_state_dir())
 
 
 def item_store():
-    """(ItemStore for the pipeline's table, state)."""
-    from ddbstream.clients import client_for
+    """(ItemStore for the pipeline's table, pipeline)."""
     from ddbstream.table import ItemStore
 
-    state = current_state()
-    table = state.resource("table_name")
-    schema = state.resource("key_schema")
-    if not table or not schema:
-        from ddbstream.errors import NoStack
-
-        raise NoStack("no table has been provisioned: run 'ddbstream up'")
-    return ItemStore(client_for(state, "dynamodb"), table, schema), state
+    pipeline = current_pipeline()
+    table = pipeline.require_table()
+    return ItemStore(pipeline.client("dynamodb"), table.name, list(table.key_schema)), pipeline

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -20,21 +20,21 @@ class ConsoleView:
         self.steps = 0
 
     def step(self, title: str) -> None:
-        from rich.markup import escape
+        from ddbstream.cli.output import escape
 
         self.steps += 1
         self.out.print()
         self.out.print(f"[bold cyan]{self.steps}. {escape(title)}[/]")
 
     def note(self, text: str) -> None:
-        from rich.markup import escape
+        from ddbstream.cli.output import escape
 
         self.out.print(f"   [dim]{escape(text)}[/]")
 
     progress = note
 
     def wrote(self, action: str, key: str, detail: Any) -> None:
-        from rich.markup import escape
+        from ddbstream.cli.output import escape
 
         suffix = f"  [dim]{escape(str(detail))}[/]" if detail else ""
         self.out.print(f"   [bold]{action}[/] {escape(key)}{suffix}")
@@ -49,8 +49,7 @@ class ConsoleView:
             self.out.print(Padding(shown, (0, 0, 0, 5), expand=False))
 
     def dead_letter(self, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
-        from rich.markup import escape
-
+        from ddbstream.cli.output import escape
         from ddbstream.items import dumps_plain
 
         self.out.print(f"   [bold red]dead-letter message[/] {escape(str(summary['messageId']))}")
@@ -73,12 +72,12 @@ class ConsoleView:
                     self.out.print(f"       {image}: {escape(dumps_plain(record[image]))}")
 
     def status(self, report: dict[str, Any]) -> None:
-        from ddbstream.cli.status import render
+        from ddbstream.cli.status_view import render
 
         self.out.print(render(report))
 
     def next_steps(self, steps: list[tuple[str, str]]) -> None:
-        from rich.markup import escape
+        from ddbstream.cli.output import escape
 
         self.out.print()
         self.out.print("[bold cyan]Try next[/]")
@@ -89,16 +88,23 @@ class ConsoleView:
 
 def demo(
     down: Annotated[bool, typer.Option("--down", help="Stop the local stack at the end.")] = False,
+    runtime: Annotated[
+        Optional[str],
+        typer.Option(
+            "--runtime",
+            help="Deploy the consumer for this Lambda runtime first, e.g. nodejs20.x (lambda/nodejs) or python3.12.",
+        ),
+    ] = None,
 ) -> None:
     """Show the whole pipeline on the local target: writes, live consumer logs, a failure in the DLQ, status.
 
     Reuses a running local stack. Failure injection (FAIL_ATTRIBUTE=poison) is switched on for the demo only and put back afterwards; with --down, the stack it starts has fail_attribute=poison and is stopped at the end.
 
-    Example: ddbstream demo --down
+    Example: ddbstream demo --down --runtime nodejs20.x
     """
     from ddbstream.demo import run_demo
 
-    run_demo(ConsoleView(), down=down)
+    run_demo(ConsoleView(), down=down, runtime=runtime)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,17 +16,15 @@ app = typer.Typer(
 
 
 def _queue():
-    """(DeadLetterQueue, state)."""
-    from ddbstream.cli.common import current_state
-    from ddbstream.clients import client_for
+    """(DeadLetterQueue, pipeline)."""
+    from ddbstream.cli.common import current_pipeline
     from ddbstream.dlq import DeadLetterQueue
     from ddbstream.errors import NotFound
 
-    state = current_state()
-    url = state.resource("queue_url")
-    if not url:
+    pipeline = current_pipeline()
+    if pipeline.queue is None:
         raise NotFound("the pipeline has no dead-letter queue (enable_dlq is off, or 'ddbstream up' has not run)")
-    return DeadLetterQueue(client_for(state, "sqs"), url, local=state.is_local), state
+    return DeadLetterQueue(pipeline.client("sqs"), pipeline.queue.url, local=pipeline.is_local), pipeline
 
 
 def _short_range(start: str | None, end: str | None) -> str:
@@ -45,7 +43,7 @@ def list_(as_json: JsonOption = False) -> None:
     """
     import time
 
-    from ddbstream.cli.output import console, note, spinner, stdout_is_terminal
+    from ddbstream.cli.output import console, note, safe_json, spinner, stdout_is_terminal
     from ddbstream.items import dumps_plain
 
     queue, _ = _queue()
@@ -56,7 +54,7 @@ def list_(as_json: JsonOption = False) -> None:
         import sys
 
         for message in messages:
-            sys.stdout.write(dumps_plain({**message.summary(now), "body": message.body}) + "\n")
+            sys.stdout.write(safe_json(dumps_plain({**message.summary(now), "body": message.body})) + "\n")
         sys.stdout.flush()
         if not messages and not as_json:
             note("the dead-letter queue is empty")
@@ -100,8 +98,7 @@ COLUMNS = [
 
 def _row(summary: dict) -> dict[str, str]:
     """A summary as the table's cells (rich markup)."""
-    from rich.markup import escape
-
+    from ddbstream.cli.output import escape
     from ddbstream.durations import humanize_seconds
 
     left = summary["secondsUntilExpiry"]
@@ -113,13 +110,13 @@ def _row(summary: dict) -> dict[str, str]:
             left_text = f"[red]{left_text}[/]"
     condition = summary["condition"] or ("-" if summary["recognised"] else "[yellow]not a stream failure[/]")
     return {
-        "when": (summary["failedAt"] or "-").replace("T", " ")[:19],
+        "when": escape((summary["failedAt"] or "-").replace("T", " ")[:19]),
         "id": escape(summary["messageId"]),
         "condition": escape(condition) if summary["condition"] else condition,
-        "attempts": str(summary["attempts"] if summary["attempts"] is not None else "-"),
+        "attempts": escape(summary["attempts"] if summary["attempts"] is not None else "-"),
         "shard": escape(summary["shardId"] or "-"),
-        "range": _short_range(summary["startSequenceNumber"], summary["endSequenceNumber"]),
-        "batch": str(summary["batchSize"] if summary["batchSize"] is not None else "-"),
+        "range": escape(_short_range(summary["startSequenceNumber"], summary["endSequenceNumber"])),
+        "batch": escape(summary["batchSize"] if summary["batchSize"] is not None else "-"),
         "left": left_text,
     }
 
@@ -137,11 +134,10 @@ def show(
     Example: ddbstream dlq show 0c2f1d3e-... --records
     """
     from ddbstream.cli.output import emit_json, spinner
-    from ddbstream.clients import client_for
     from ddbstream.dlq import current_items, hydrate, plain_record
     from ddbstream.errors import InvalidInput
 
-    queue, state = _queue()
+    queue, pipeline = _queue()
     with spinner("reading the dead-letter queue"):
         message = queue.find(message_id)
     document = {"message": message.summary(), "body": message.body}
@@ -150,8 +146,8 @@ def show(
         if batch is None:
             raise InvalidInput(f"message {message_id} is not a stream on-failure message: it has no DDBStreamBatchInfo")
         with spinner("reading the batch's records from the stream"):
-            raw = hydrate(client_for(state, "dynamodbstreams"), batch)
-            now = current_items(client_for(state, "dynamodb"), batch["streamArn"], raw)
+            raw = hydrate(pipeline.client("dynamodbstreams"), batch)
+            now = current_items(pipeline.client("dynamodb"), batch["streamArn"], raw)
         document["records"] = [{**plain_record(r), "current": item} for r, item in zip(raw, now)]
     emit_json(document, pretty=False if as_json else None)
 
@@ -170,8 +166,7 @@ def replay(
 
     Example: ddbstream dlq replay --all --dry-run
     """
-    from ddbstream.cli.output import console, note
-    from ddbstream.clients import client_for
+    from ddbstream.cli.output import console, escape, note, safe_json
     from ddbstream.dlq import replay as run_replay
     from ddbstream.errors import DdbstreamError, ExitCode, InvalidInput, NotFound
     from ddbstream.items import dumps_plain
@@ -180,15 +175,15 @@ def replay(
         raise InvalidInput(
             "give one MESSAGE_ID or --all" if message_id is None else "give a MESSAGE_ID or --all, not both"
         )
-    queue, state = _queue()
-    target = function or state.resource("function_name")
+    queue, pipeline = _queue()
+    target = function or (pipeline.function.name if pipeline.function else None)
     if not target:
         raise NotFound("no consumer function has been provisioned: run 'ddbstream up' or pass --function")
     outcomes = []
     for outcome in run_replay(
         queue,
-        client_for(state, "dynamodbstreams"),
-        client_for(state, "lambda"),
+        pipeline.client("dynamodbstreams"),
+        pipeline.client("lambda"),
         target,
         None if all_ else {message_id},
         dry_run,
@@ -197,7 +192,7 @@ def replay(
         if as_json:
             import sys
 
-            sys.stdout.write(dumps_plain(outcome.as_json()) + "\n")
+            sys.stdout.write(safe_json(dumps_plain(outcome.as_json())) + "\n")
             sys.stdout.flush()
             continue
         mark = "[green]ok[/]" if outcome.ok else "[red]failed[/]"
@@ -207,9 +202,7 @@ def replay(
             if outcome.failed_sequence_numbers
             else ""
         )
-        from rich.markup import escape
-
-        console().print(f"{mark} {outcome.message_id}: {escape(outcome.detail + failed)}{fate}")
+        console().print(f"{mark} {escape(outcome.message_id)}: {escape(outcome.detail + failed)}{fate}")
     if not outcomes:
         note("the dead-letter queue is empty: nothing to replay")
         return

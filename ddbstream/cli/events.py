@@ -80,11 +80,11 @@ def invoke(
 
     Example: ddbstream event remove | ddbstream invoke --event -
     """
-    from ddbstream.cli.common import current_state
+    from ddbstream.cli.common import current_pipeline
     from ddbstream.invoke import invoke_function, read_event
 
     payload = read_event(event_file)
-    result = invoke_function(current_state(), payload, function)
+    result = invoke_function(current_pipeline(), payload, function)
     _show_result(result, as_json)
     if result.function_error:
         from ddbstream.invoke import FunctionFailed
@@ -95,7 +95,7 @@ def invoke(
 def _show_result(result, as_json: bool) -> None:
     import sys
 
-    from ddbstream.cli.output import emit_json, err_console, note
+    from ddbstream.cli.output import emit_json, err_console, escape, note, safe
 
     if as_json:
         emit_json(result.as_json(), pretty=False)
@@ -107,14 +107,14 @@ def _show_result(result, as_json: bool) -> None:
             err_console().print(renderable)
     else:
         for line in result.log_lines:
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(safe(line, multiline=True) + "\n")
     sys.stderr.flush()
     if result.function_error:
         return
     emit_json(result.payload)
     failures = result.batch_item_failures()
     if failures:
-        note(f"[yellow]{len(failures)} record(s) reported as failed:[/] " + ", ".join(failures))
+        note(f"[yellow]{len(failures)} record(s) reported as failed:[/] " + ", ".join(map(escape, failures)))
 
 
 def register(app: typer.Typer) -> None:

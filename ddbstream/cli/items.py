@@ -67,7 +67,7 @@ def put(
     Example: ddbstream put --item '{"employeeid": "E101", "name": "Alice"}'
     """
     from ddbstream.cli.common import item_store
-    from ddbstream.cli.output import note
+    from ddbstream.cli.output import escape, note
     from ddbstream.items import parse_item
 
     returns = _check_return(returns)
@@ -76,7 +76,7 @@ def put(
     store, _ = item_store()
     result = store.put(ddb_item, cond, returns)
     if not as_json:
-        note(f"put {store.describe_key(ddb_item)} into {store.table_name}")
+        note(f"put {escape(store.describe_key(ddb_item))} into {escape(store.table_name)}")
     _show(result, ddb_json, as_json)
 
 
@@ -124,7 +124,7 @@ def update(
     Example: ddbstream update E101 --set department=Finance --add visits=1 --remove nickname
     """
     from ddbstream.cli.common import item_store
-    from ddbstream.cli.output import note
+    from ddbstream.cli.output import escape, note
     from ddbstream.items import build_update, parse_key
 
     returns = _check_return(returns)
@@ -134,7 +134,7 @@ def update(
     cond = _condition(if_exists, if_not_exists, condition, values, ddb_json)
     result = store.update(parsed, expression, names, vals, cond, returns)
     if not as_json:
-        note(f"updated {store.describe_key(parsed)} in {store.table_name}")
+        note(f"updated {escape(store.describe_key(parsed))} in {escape(store.table_name)}")
     _show(result, ddb_json, as_json)
 
 
@@ -153,7 +153,7 @@ def delete(
     Example: ddbstream delete E101 --if-exists
     """
     from ddbstream.cli.common import item_store
-    from ddbstream.cli.output import note
+    from ddbstream.cli.output import escape, note
     from ddbstream.items import parse_key
 
     returns = _check_return(returns)
@@ -162,7 +162,7 @@ def delete(
     cond = _condition(if_exists, False, condition, values, ddb_json)
     result = store.delete(parsed, cond, returns)
     if not as_json:
-        note(f"deleted {store.describe_key(parsed)} from {store.table_name}")
+        note(f"deleted {escape(store.describe_key(parsed))} from {escape(store.table_name)}")
     _show(result, ddb_json, as_json)
 
 
@@ -176,7 +176,7 @@ def scan(
     Example: ddbstream scan --limit 20
     """
     from ddbstream.cli.common import item_store
-    from ddbstream.cli.output import console, stdout_is_terminal
+    from ddbstream.cli.output import console, escape, stdout_is_terminal
 
     store, _ = item_store()
     items = store.scan(limit)
@@ -190,11 +190,11 @@ def scan(
 
     key_names = [name for name, _ in store.key_schema]
     others = sorted({attr for item in items for attr in item} - set(key_names))
-    table = Table(title=f"{store.table_name}: {len(items)} item(s)")
+    table = Table(title=f"{escape(store.table_name)}: {len(items)} item(s)")
     for column in key_names + others:
-        table.add_column(column, style="bold" if column in key_names else None)
+        table.add_column(escape(column), style="bold" if column in key_names else None)
     for item in items:
-        table.add_row(*[_cell(item.get(column), dumps_plain) for column in key_names + others])
+        table.add_row(*[escape(_cell(item.get(column), dumps_plain)) for column in key_names + others])
     console().print(table)
 
 

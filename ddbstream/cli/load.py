@@ -26,10 +26,10 @@ def load(
 
     Example: ddbstream load --count 5000 --rate 500 --workers 4
     """
-    from ddbstream.cli.common import current_state
+    from ddbstream.cli.common import current_pipeline
     from ddbstream.cli.output import console, emit_json
     from ddbstream.errors import InvalidInput, Unhealthy
-    from ddbstream.load import MAX_WORKERS, Pipeline, run_load
+    from ddbstream.load import MAX_WORKERS, run_load
 
     # Checked before anything is written, so bad options leave the table untouched.
     if count < 1:
@@ -42,7 +42,8 @@ def load(
         raise InvalidInput("--keys must be at least 1")
     if wait < 0:
         raise InvalidInput("--wait must be 0 or more seconds")
-    pipeline = Pipeline.from_state(current_state())
+    pipeline = current_pipeline()
+    pipeline.require_table()
     with _progress_display(count) as show:
         report = run_load(pipeline, count, rate, workers, keys, wait, seed, on_progress=show)
     summary = report.summary()

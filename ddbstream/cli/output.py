@@ -1,12 +1,18 @@
-"""Console output shared by every command: rich on a terminal, plain when piped, NO_COLOR honoured."""
+"""Console output shared by every command: rich on a terminal, plain when piped, NO_COLOR honoured.
+
+User data (items, names, log lines, messages) is only ever printed as text: through safe() as plain text
+or in a rich Text, through escape() inside markup (note, spinner, console().print, table cells), and
+JSON through safe_json() (emit_json does it).
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from functools import cache
 from typing import Any
+
+from ddbstream.terminal import escape, json_text, plain_text, safe, safe_json  # noqa: F401 (the CLI imports them from here)
 
 
 @cache
@@ -14,14 +20,14 @@ def console():
     """stdout console (rich disables colour itself when NO_COLOR is set or output is piped)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, emoji=False, soft_wrap=True)
 
 
 @cache
 def err_console():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
 def stdout_is_terminal() -> bool:
@@ -35,38 +41,31 @@ def emit_json(value: Any, pretty: bool | None = None) -> None:
     pretty = stdout_is_terminal() if pretty is None else pretty
     text = dumps_plain(value, indent=2 if pretty else None)
     if pretty and stdout_is_terminal() and not os.environ.get("NO_COLOR"):
-        from rich.json import JSON
-
-        console().print(JSON(text))
+        console().print(json_text(text))
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(safe_json(text) + "\n")
         sys.stdout.flush()
 
 
 def note(message: str) -> None:
-    """A status line for people (stderr, so stdout stays clean for scripts)."""
+    """A status line for people (stderr, so stdout stays clean for scripts); rich markup, data put in with escape()."""
     if sys.stderr.isatty():
         err_console().print(message)
     else:  # piped: plain text, and no need to load rich for one line
-        sys.stderr.write(_MARKUP.sub("", message).replace("\\[", "[") + "\n")
-
-
-_MARKUP = re.compile(r"(?<!\\)\[/?[a-z][a-z ._-]*\]|\[/\]")
+        sys.stderr.write(plain_text(message) + "\n")
 
 
 def error(message: str) -> None:
-    """The one line a failure prints (a message that spans lines is joined into one)."""
+    """The one line a failure prints (a message that spans lines is joined into one; data in it shown safe)."""
     message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     if not sys.stderr.isatty():
-        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.write(f"error: {safe(message)}\n")
         return
-    from rich.markup import escape
-
     err_console().print(f"[bold red]error:[/] {escape(message)}")
 
 
 def spinner(message: str):
-    """A spinner on a terminal; a no-op context when stderr is not one."""
+    """A spinner on a terminal (``message`` is markup, data put in with escape()); a no-op context when piped."""
     import contextlib
 
     if not sys.stderr.isatty():

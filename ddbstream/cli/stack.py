@@ -35,72 +35,66 @@ def up(
 
     Example: ddbstream up --var table_name=orders --var batch_size=10
     """
-    from ddbstream.cli.output import emit_json, note, spinner
-    from ddbstream.provision import check as check_spec
-    from ddbstream.spec import load_spec
+    from ddbstream.cli.output import emit_json, escape, note
+    from ddbstream.cli.ui import ConsoleUI
+    from ddbstream.spec import find_infra_dir
     from ddbstream.state import state_dir
-    from ddbstream.targets import resolve_target
+    from ddbstream.targets import bring_up, make_target, resolve_target
 
     chosen = resolve_target(target)
-    if chosen == "aws":
-        from ddbstream.targets.aws import AwsTarget
-
-        spec = load_spec(var_files=var_file, overrides=var)
-        check_spec(spec)
-        target_aws = AwsTarget(state_dir(spec.project_dir), profile=profile, region=region, verbose=verbose)
-        state, notes = target_aws.up(spec, yes=yes)
-    else:
-        from ddbstream.spec import find_infra_dir
-        from ddbstream.targets.local import LocalTarget
-
-        local = LocalTarget(state_dir(find_infra_dir().parent))
-        with spinner("starting the local pipeline") as status:
-            local.prelaunch(port=port)  # the daemon boots while the variables are read
-            try:
-                spec = load_spec(var_files=var_file, overrides=var)
-                check_spec(spec)
-            except BaseException:
-                local.cancel_prelaunch()
-                raise
-            state, notes = local.up(spec, port=port, progress=status.update)
-        if local.restored:
-            note(local.restored)
+    ui = ConsoleUI(verbose=verbose, assume_yes=yes)
+    stack = make_target(chosen, state_dir(find_infra_dir().parent), ui, port=port, profile=profile, region=region)
+    pipeline, notes = bring_up(stack, lambda: _checked_spec(var_file, var))
     for line in notes:
-        note(f"[yellow]drift:[/] {line}")
+        note(f"[yellow]drift:[/] {escape(line)}")
     if json_out:
         emit_json(
-            {"target": state.target, "endpoint": state.endpoint, "region": state.region, "resources": state.resources}
+            {
+                "target": pipeline.target,
+                "endpoint": pipeline.endpoint,
+                "region": pipeline.region,
+                "resources": pipeline.as_resources(),
+            }
         )
         return
-    _print_summary(state)
+    _print_summary(pipeline)
 
 
-def _print_summary(state) -> None:
-    from ddbstream.cli.output import console
+def _checked_spec(var_files: list[str] | None, overrides: list[str] | None):
+    """The spec with its variables, checked beyond what variables.tf validates."""
+    from ddbstream.provision import check
+    from ddbstream.spec import load_spec
 
-    resources = state.resources
-    keys = ", ".join(f"{name} ({kind})" for name, kind in resources.get("key_schema", []))
+    spec = load_spec(var_files=var_files, overrides=overrides)
+    check(spec)
+    return spec
+
+
+def _print_summary(pipeline) -> None:
+    from ddbstream.cli.output import console, escape
+
+    table = pipeline.table
+    keys = ", ".join(f"{name} ({kind})" for name, kind in table.key_schema) if table else ""
     rows = [
-        ("target", state.target),
-        ("endpoint", state.endpoint or f"AWS {state.region}"),
-        ("table", resources.get("table_name")),
+        ("target", pipeline.target),
+        ("endpoint", pipeline.endpoint or f"AWS {pipeline.region}"),
+        ("table", table.name if table else None),
         ("key schema", keys),
-        ("stream", resources.get("stream_arn")),
+        ("stream", table.stream_arn if table else None),
     ]
-    for label, key in (
-        ("function", "function_name"),
-        ("mapping", "mapping_uuid"),
-        ("dlq", "queue_url"),
-        ("topic", "topic_arn"),
-        ("audit bucket", "bucket"),
-    ):
-        if resources.get(key):
-            rows.append((label, resources[key]))
+    optional = (
+        ("function", pipeline.function and pipeline.function.name),
+        ("mapping", pipeline.mapping and pipeline.mapping.uuid),
+        ("dlq", pipeline.queue and pipeline.queue.url),
+        ("topic", pipeline.topic and pipeline.topic.arn),
+        ("audit bucket", pipeline.bucket and pipeline.bucket.name),
+    )
+    rows += [(label, value) for label, value in optional if value]
     out = console()
     out.print("[bold green]pipeline is up[/]")
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
-        out.print(f"  {label.ljust(width)}  {value}")
+        out.print(f"  {label.ljust(width)}  {escape(value)}")
 
 
 def down() -> None:
@@ -131,12 +125,14 @@ def destroy(
         _stop_local(forget=True)
         return
     from ddbstream.cli.output import note
+    from ddbstream.cli.ui import ConsoleUI
     from ddbstream.spec import load_spec
     from ddbstream.state import state_dir
-    from ddbstream.targets.aws import AwsTarget
+    from ddbstream.targets import make_target
 
     spec = load_spec(var_files=var_file, overrides=var)
-    AwsTarget(state_dir(spec.project_dir), profile=profile, region=region, verbose=verbose).destroy(spec, yes=yes)
+    ui = ConsoleUI(verbose=verbose, assume_yes=yes)
+    make_target("aws", state_dir(spec.project_dir), ui, profile=profile, region=region).destroy(spec)
     note("pipeline destroyed")
 
 
@@ -144,11 +140,12 @@ def _stop_local(forget: bool) -> None:
     """down (the daemon saves the stack) or destroy (and what it saved is deleted)."""
     from ddbstream.cli.common import project_state_dir
     from ddbstream.cli.output import note
+    from ddbstream.cli.ui import ConsoleUI
     from ddbstream.errors import NoStack
-    from ddbstream.targets.local import LocalTarget
+    from ddbstream.targets import make_target
 
-    local = LocalTarget(project_state_dir())
-    if not (local.forget() if forget else local.down()):
+    local = make_target("local", project_state_dir(), ConsoleUI())
+    if not (local.destroy() if forget else local.down()):
         raise NoStack()
     note(
         "local stack destroyed: the next 'up' starts empty"
@@ -162,15 +159,16 @@ def _deployed_target() -> str | None:
     import os
 
     from ddbstream.errors import SpecError
-    from ddbstream.state import read_state, state_dir
+    from ddbstream.pipeline import saved_pipeline
+    from ddbstream.state import state_dir
 
     if os.environ.get("DDBSTREAM_TARGET"):
         return None
     try:
-        state = read_state(state_dir())
+        pipeline = saved_pipeline(state_dir())
     except SpecError:
         return None
-    return state.target if state else None
+    return pipeline.target if pipeline else None
 
 
 def register(app: typer.Typer) -> None:

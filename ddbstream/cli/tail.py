@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from ddbstream.logs import Renderer, Tail
 
 
 def tail(
@@ -39,34 +43,55 @@ def tail(
 
     Example: ddbstream tail --since 1h --follow --grep INSERT
     """
-    from rich.markup import escape
-
-    from ddbstream.cli.common import current_state
-    from ddbstream.cli.output import console, note, spinner
-    from ddbstream.clients import client_for
-    from ddbstream.durations import parse_time
-    from ddbstream.errors import InvalidInput, NotFound
-    from ddbstream.logs import LogSource, Notice, Renderer, Tail, compile_grep, log_group_for
+    from ddbstream.logs import Renderer, compile_grep
 
     renderer = Renderer(fmt.lower(), compile_grep(grep), request_id)
+    since_ms, until_ms = _time_range(since, until, follow)
+    stream = _consumer_tail(function, filter_pattern, since_ms, until_ms, follow)
+    _print_events(stream, renderer, filtered=bool(grep or filter_pattern or request_id))
+
+
+def _time_range(since: str, until: str | None, follow: bool) -> tuple[int, int | None]:
+    """--since and --until as epoch milliseconds, checked against each other and --follow."""
+    from ddbstream.durations import parse_time
+    from ddbstream.errors import InvalidInput
+
     if until is not None and follow:
         raise InvalidInput("--until cannot be combined with --follow")
     since_ms = parse_time(since, "--since")
     until_ms = parse_time(until, "--until") if until is not None else None
     if until_ms is not None and until_ms < since_ms:
         raise InvalidInput("--until is before --since")
+    return since_ms, until_ms
 
-    state = current_state()
-    target = function or state.resource("log_group") or state.resource("function_name")
+
+def _consumer_tail(
+    function: str | None, filter_pattern: str | None, since_ms: int, until_ms: int | None, follow: bool
+) -> Tail:
+    """The log tail of the named function or log group, else of the pipeline's consumer."""
+    from ddbstream.cli.common import current_pipeline
+    from ddbstream.errors import NotFound
+    from ddbstream.logs import LogSource, Tail, log_group_for
+
+    pipeline = current_pipeline()
+    target = function or (pipeline.function.log_group if pipeline.function else None)
     if not target:
         raise NotFound("no consumer function has been provisioned: run 'ddbstream up' or name a function")
-    source = LogSource(client_for(state, "logs"), log_group_for(target), filter_pattern)
-    live_arn = source.arn(state.region, state.account) if follow and not state.is_local else None
-    stream = Tail(source, since_ms, until_ms, follow, local=state.is_local, live_tail_arn=live_arn)
+    source = LogSource(pipeline.client("logs"), log_group_for(target), filter_pattern)
+    live_arn = source.arn(pipeline.region, pipeline.account) if follow and not pipeline.is_local else None
+    return Tail(source, since_ms, until_ms, follow, local=pipeline.is_local, live_tail_arn=live_arn)
+
+
+def _print_events(stream: Tail, renderer: Renderer, filtered: bool) -> None:
+    """Print the tail's events as they come (a spinner until the first one when following)."""
+    from ddbstream.cli.output import console, escape, note, spinner
+    from ddbstream.logs import Notice
 
     out = console()
     shown = 0
-    waiting = spinner(f"waiting for log events in {source.group} (Ctrl-C to stop)") if follow else None
+    waiting = (
+        spinner(f"waiting for log events in {escape(stream.source.group)} (Ctrl-C to stop)") if stream.follow else None
+    )
     if waiting is not None:
         waiting.__enter__()
     try:
@@ -87,12 +112,10 @@ def tail(
             else:
                 out.print(rendered)
         if not shown:
-            narrowed = " match the filters" if grep or filter_pattern or request_id else ""
-            note(f"no log events in {escape(source.group)} in that time range{narrowed}")
+            narrowed = " match the filters" if filtered else ""
+            note(f"no log events in {escape(stream.source.group)} in that time range{narrowed}")
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly with 0. Click would turn EPIPE into exit 1.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     finally:

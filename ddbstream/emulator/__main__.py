@@ -12,59 +12,46 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
+
+from ddbstream.files import write_private
+from ddbstream.stack_secret import SECRET_ENV
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ddbstream.emulator")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
-    parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--ready-file", help="write the bound port here once serving")
-    parser.add_argument(
-        "--snapshot", help="restore from this file at start (then delete it); save to it at a graceful stop"
-    )
-    args = parser.parse_args(argv)
-
-    logging.basicConfig(
-        level=os.environ.get("DDBSTREAM_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    args = _parse_args(argv)
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        print(f"the daemon needs the stack secret in ${SECRET_ENV} ('ddbstream up' sets it)", file=sys.stderr)
+        return 2
+    _set_up_process(args.region)
     log = logging.getLogger("ddbstream.emulator")
-    # The daemon never uses the caller's AWS identity: moto only needs fake credentials.
-    for name in list(os.environ):
-        if name.startswith("AWS_") and name not in ("AWS_DEFAULT_REGION",):
-            del os.environ[name]
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=args.region)
 
-    from ddbstream.emulator.server import DaemonServer, build_emulator, warm_up
+    # moto (imported by the daemon's modules) is only loaded once the environment is set.
+    from ddbstream.emulator.daemon import build_daemon, keep_in_store
+    from ddbstream.emulator.server import DaemonServer, warm_up
 
+    daemon = build_daemon(args.region, secret)
     try:
-        server = DaemonServer(build_emulator(args.region), args.port)
+        server = DaemonServer(daemon.emulator, args.port, tuple(args.cors_origin))
     except OSError as exc:
         log.error("cannot listen on 127.0.0.1:%s: %s", args.port, exc.strerror)
         print(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
 
-    from pathlib import Path
-
-    from ddbstream.emulator import snapshot
-
-    snapshot_path = Path(args.snapshot).resolve() if args.snapshot else None
-    if snapshot_path is not None:
-        restored = snapshot.restore(server.emulator, snapshot_path)
-        if restored:
-            log.info("%s", restored)
-            server.emulator.restored = restored
+    close_store = keep_in_store(daemon, Path(args.store).resolve()) if args.store else None
+    if daemon.emulator.restored:
+        log.info("%s", daemon.emulator.restored)
 
     stopping = threading.Event()
 
     def stop() -> None:
         server.stop()  # in-flight batches finish first
-        if snapshot_path is not None:
+        if close_store is not None:
             try:
-                snapshot.save(server.emulator, snapshot_path)
-            except Exception:  # the stop itself must still complete
-                log.exception("could not save the stack to %s", snapshot_path)
+                close_store()
+            except Exception:  # the stop itself must still complete; every change is in the file already
+                log.exception("could not close the store %s", args.store)
 
     def request_stop(reason: str) -> None:
         if not stopping.is_set():
@@ -77,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
 
     log.info("serving on %s (pid %s)", server.emulator.endpoint, os.getpid())
     if args.ready_file:
-        from ddbstream.files import write_private
-
         write_private(args.ready_file, str(server.port))  # private like state.json beside it
     warm_up(server.emulator)
     if args.ready_file:
@@ -86,6 +71,35 @@ def main(argv: list[str] | None = None) -> int:
     server.serve_forever()
     log.info("stopped")
     return 0
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ddbstream.emulator")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--ready-file", help="write the bound port here once serving")
+    parser.add_argument("--store", help="the durable store: restore from it at start, keep every change in it")
+    parser.add_argument(
+        "--cors-origin", action="append", default=[], help="a web origin allowed to call the daemon (repeatable)"
+    )
+    return parser.parse_args(argv)
+
+
+def _set_up_process(region: str) -> None:
+    """Logging to stderr, and no AWS credentials at all: the daemon never uses the caller's AWS identity.
+
+    The stack secret leaves the environment too: workers get it from the runtime, nothing else does.
+    """
+    logging.basicConfig(
+        level=os.environ.get("DDBSTREAM_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in list(os.environ):
+        if (name.startswith("AWS_") and name != "AWS_DEFAULT_REGION") or name == SECRET_ENV:
+            del os.environ[name]
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=region)
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # CORS is the guard's decision (--cors-origin)
 
 
 def _stop_when_orphaned(directory: str, stopping: threading.Event, request_stop: Callable[[str], None]) -> None:

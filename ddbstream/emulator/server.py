@@ -2,7 +2,8 @@
 
 Requests for the routes our engine owns (health, Lambda event source mappings, Lambda
 Invoke, ...) go to their handlers; everything else goes to moto's WSGI application, which
-holds the AWS resources in memory.
+holds the AWS resources in memory. The server knows routes and shutdown hooks, not the
+components behind them: daemon.py assembles those.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.backends import get_backend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.utilities.utils import get_partition
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from ddbstream.emulator.guard import RequestGuard
 from ddbstream.emulator.http import Handler, Route, aws_error, json_response
 
 log = logging.getLogger("ddbstream.emulator")
@@ -27,21 +33,21 @@ LOOPBACK = "127.0.0.1"
 
 @dataclass
 class Emulator:
-    """moto plus the routes and components the daemon adds on top of it."""
+    """moto plus the routes the daemon adds on top of it, its shutdown hooks and its health document."""
 
     region: str = "us-east-1"
     account: str = "123456789012"
     endpoint: str = ""
     started_at: float = field(default_factory=time.time)
     routes: list[Route] = field(default_factory=list)
-    components: dict[str, Any] = field(default_factory=dict)
-    restored: str | None = None  # what a snapshot brought back at start (emulator/snapshot.py)
+    component_names: list[str] = field(default_factory=list)  # listed by the health route (set by daemon.py)
+    restored: str | None = None  # what the durable store brought back at start (emulator/store/)
+    secret: str = "testing"  # the stack secret every request must carry (emulator/guard.py)
     _shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
         self.moto_app = DomainDispatcherApplication(create_backend_app)
+        self.moto_entry: Callable[..., Any] = self.moto_app  # what requests for moto go through (a journal)
         self.add_route("GET", r"/_ddbstream/health", self._health)
 
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -51,11 +57,11 @@ class Emulator:
         self._shutdown_hooks.append(hook)
 
     def shutdown(self) -> None:
-        """Run the components' shutdown hooks, last registered first (drains in-flight work)."""
+        """Run the shutdown hooks, last registered first (drains in-flight work)."""
         for hook in reversed(self._shutdown_hooks):
             try:
                 hook()
-            except Exception:  # one component failing to stop must not keep the others running
+            except Exception:  # one hook failing must not keep the others from running
                 log.exception("shutdown hook failed")
 
     def _health(self, request: Request, match: re.Match[str]) -> Response:
@@ -66,7 +72,7 @@ class Emulator:
                 "started_at": self.started_at,
                 "endpoint": self.endpoint,
                 "region": self.region,
-                "components": sorted(self.components),
+                "components": sorted(self.component_names),
                 "restored": self.restored,
             }
         )
@@ -86,7 +92,7 @@ class Emulator:
                     log.exception("handler for %s %s failed", method, path)
                     response = aws_error("ServiceException", f"internal error: {exc}", 500)
                 return response(environ, start_response)
-        return self.moto_app(environ, start_response)
+        return self.moto_entry(environ, start_response)
 
 
 # The services a pipeline uses, loaded in the background once the daemon answers so that
@@ -108,14 +114,14 @@ PIPELINE_SERVICES = (
 
 def warm_up(emulator: Emulator, services: tuple[str, ...] = PIPELINE_SERVICES) -> threading.Thread:
     """Load moto's backends and WSGI apps for ``services`` in a background thread."""
-    from moto.backends import get_backend
-    from moto.moto_server.werkzeug_app import create_backend_app
 
     def load() -> None:
         dispatcher = emulator.moto_app
         for service in services:
             try:
-                get_backend(service)[emulator.account][emulator.region]
+                backends = get_backend(service)[emulator.account]
+                # Global services (iam, s3, sts) keep one backend per partition, not per region.
+                backends[emulator.region if emulator.region in backends else get_partition(emulator.region)]
                 with dispatcher.lock:
                     if service not in dispatcher.app_instances:
                         dispatcher.app_instances[service] = create_backend_app(service)
@@ -127,33 +133,16 @@ def warm_up(emulator: Emulator, services: tuple[str, ...] = PIPELINE_SERVICES) -
     return thread
 
 
-def build_emulator(region: str = "us-east-1") -> Emulator:
-    """The emulator with every component installed."""
-    emulator = Emulator(region=region)
-    for install in _component_installers():
-        install(emulator)
-    return emulator
-
-
-def _component_installers() -> list[Callable[[Emulator], None]]:
-    """Each component module exposes ``install(emulator)``; the order matters (streams first)."""
-    from ddbstream.emulator import esm, runtime, streams
-
-    installers: list[Callable[[Emulator], None]] = [streams.install, runtime.install, esm.install]
-    return installers
-
-
 class DaemonServer:
     """A threaded HTTP server on 127.0.0.1 serving an Emulator."""
 
-    def __init__(self, emulator: Emulator, port: int = 0):
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
-        from werkzeug.serving import make_server
-
+    def __init__(self, emulator: Emulator, port: int = 0, cors_origins: tuple[str, ...] = ()):
         self.emulator = emulator
-        self.server = make_server(LOOPBACK, port, emulator, threaded=True, request_handler=MotoRequestHandler)
+        self.guard = RequestGuard(emulator, emulator.secret, cors_origins)
+        self.server = make_server(LOOPBACK, port, self.guard, threaded=True, request_handler=MotoRequestHandler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
+        self.guard.listen_on(self.port)
         emulator.endpoint = f"http://{LOOPBACK}:{self.port}"
         self._thread: threading.Thread | None = None
 

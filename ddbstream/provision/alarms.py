@@ -22,87 +22,9 @@ def alarm_definitions(
     spec: Spec, function_name: str, table_name: str, queue_name: str | None
 ) -> dict[str, dict[str, Any]]:
     """Alarms by key, with infra/modules/alarms' attribute names."""
-
-    def alarm(
-        name: str,
-        description: str,
-        namespace: str,
-        metric: str,
-        dimensions: dict[str, str],
-        statistic: str,
-        threshold: float,
-    ) -> dict[str, Any]:
-        return {
-            "alarm_name": name,
-            "description": description,
-            "namespace": namespace,
-            "metric_name": metric,
-            "dimensions": dimensions,
-            "statistic": statistic,
-            "comparison_operator": "GreaterThanThreshold",
-            "threshold": threshold,
-        }
-
-    on_function = {"FunctionName": function_name}
-    on_table = {"TableName": table_name}
-    alarms = {
-        "errors": alarm(
-            f"{function_name}-errors",
-            "The stream consumer raised errors.",
-            "AWS/Lambda",
-            "Errors",
-            on_function,
-            "Sum",
-            0,
-        ),
-        "throttles": alarm(
-            f"{function_name}-throttles",
-            "Invocations of the stream consumer were throttled.",
-            "AWS/Lambda",
-            "Throttles",
-            on_function,
-            "Sum",
-            0,
-        ),
-        "duration": alarm(
-            f"{function_name}-duration",
-            "An invocation of the stream consumer came close to its timeout.",
-            "AWS/Lambda",
-            "Duration",
-            on_function,
-            "Maximum",
-            duration_threshold_ms(spec),
-        ),
-        "iterator_age": alarm(
-            f"{function_name}-iterator-age",
-            "The consumer is falling behind the stream.",
-            "AWS/Lambda",
-            "IteratorAge",
-            on_function,
-            "Maximum",
-            int(spec["alarm_iterator_age_ms"]),
-        ),
-        "read_throttles": alarm(
-            f"{table_name}-read-throttles",
-            "Reads of the table were throttled.",
-            "AWS/DynamoDB",
-            "ReadThrottleEvents",
-            on_table,
-            "Sum",
-            0,
-        ),
-        "write_throttles": alarm(
-            f"{table_name}-write-throttles",
-            "Writes to the table were throttled.",
-            "AWS/DynamoDB",
-            "WriteThrottleEvents",
-            on_table,
-            "Sum",
-            0,
-        ),
-    }
+    alarms = {**_function_alarms(spec, function_name), **_table_alarms(table_name)}
     if queue_name:
-        alarms["dlq_messages"] = alarm(
+        alarms["dlq_messages"] = _alarm(
             f"{queue_name}-messages-visible",
             "Failed stream records are waiting in the dead-letter queue.",
             "AWS/SQS",
@@ -112,6 +34,82 @@ def alarm_definitions(
             0,
         )
     return alarms
+
+
+def _alarm(
+    name: str,
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, str],
+    statistic: str,
+    threshold: float,
+) -> dict[str, Any]:
+    """One alarm that fires above ``threshold``."""
+    return {
+        "alarm_name": name,
+        "description": description,
+        "namespace": namespace,
+        "metric_name": metric,
+        "dimensions": dimensions,
+        "statistic": statistic,
+        "comparison_operator": "GreaterThanThreshold",
+        "threshold": threshold,
+    }
+
+
+def _function_alarms(spec: Spec, function_name: str) -> dict[str, dict[str, Any]]:
+    """The consumer's errors, throttles, near-timeouts and falling behind the stream."""
+    on_function = {"FunctionName": function_name}
+
+    def on_lambda(suffix: str, description: str, metric: str, statistic: str, threshold: float) -> dict[str, Any]:
+        return _alarm(f"{function_name}-{suffix}", description, "AWS/Lambda", metric, on_function, statistic, threshold)
+
+    return {
+        "errors": on_lambda("errors", "The stream consumer raised errors.", "Errors", "Sum", 0),
+        "throttles": on_lambda(
+            "throttles", "Invocations of the stream consumer were throttled.", "Throttles", "Sum", 0
+        ),
+        "duration": on_lambda(
+            "duration",
+            "An invocation of the stream consumer came close to its timeout.",
+            "Duration",
+            "Maximum",
+            duration_threshold_ms(spec),
+        ),
+        "iterator_age": on_lambda(
+            "iterator-age",
+            "The consumer is falling behind the stream.",
+            "IteratorAge",
+            "Maximum",
+            int(spec["alarm_iterator_age_ms"]),
+        ),
+    }
+
+
+def _table_alarms(table_name: str) -> dict[str, dict[str, Any]]:
+    """Throttled reads and writes of the table."""
+    on_table = {"TableName": table_name}
+    return {
+        "read_throttles": _alarm(
+            f"{table_name}-read-throttles",
+            "Reads of the table were throttled.",
+            "AWS/DynamoDB",
+            "ReadThrottleEvents",
+            on_table,
+            "Sum",
+            0,
+        ),
+        "write_throttles": _alarm(
+            f"{table_name}-write-throttles",
+            "Writes to the table were throttled.",
+            "AWS/DynamoDB",
+            "WriteThrottleEvents",
+            on_table,
+            "Sum",
+            0,
+        ),
+    }
 
 
 def provision_alarms(run: Provisioning) -> None:

@@ -6,12 +6,15 @@ import base64
 import hashlib
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from ddbstream.errors import SpecError
+from ddbstream.interpreters import is_node, local_node
 from ddbstream.names import lambda_log_group
+from ddbstream.provision.npm import installed_modules, is_node_package
 from ddbstream.provision.run import Provisioning
 from ddbstream.spec import Spec
 
@@ -36,19 +39,48 @@ def source_dir(spec: Spec) -> Path:
     return directory
 
 
-def package(directory: Path) -> bytes:
-    """A deterministic zip of ``directory`` (sorted, fixed timestamps, no caches)."""
+def package(directory: Path, node_modules: Path | None = None) -> bytes:
+    """A deterministic zip of ``directory`` (sorted, fixed timestamps, no caches); with ``node_modules``,
+    that tree is the package's ``node_modules/`` instead of the directory's own."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(directory.rglob("*")):
-            relative = path.relative_to(directory)
-            if not path.is_file() or _EXCLUDED_DIRS & set(relative.parts) or path.suffix == ".pyc":
-                continue
-            info = zipfile.ZipInfo(relative.as_posix(), date_time=_FIXED_TIME)
+        for name, path in _package_files(directory, node_modules):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
             info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
+
+
+def _package_files(directory: Path, node_modules: Path | None) -> list[tuple[str, Path]]:
+    """(name in the zip, file) for every packaged file, sorted by name.
+
+    Left out: caches; with ``node_modules``, the directory's own node_modules; a top-level
+    directory that is a Node.js package of its own (lambda/nodejs beside the Python consumer).
+    """
+    skip_top = {p.name for p in directory.iterdir() if p.is_dir() and is_node_package(p)} - {""}
+    if node_modules:
+        skip_top.add("node_modules")
+    roots = [(directory, "", skip_top)] + ([(node_modules, "node_modules/", set())] if node_modules else [])
+    files = []
+    for root, prefix, skipped in roots:
+        for current, dirs, names in os.walk(root):
+            here = Path(current)
+            dirs[:] = [d for d in dirs if d not in _EXCLUDED_DIRS and not (here == root and d in skipped)]
+            for name in names:
+                path = here / name
+                if path.suffix != ".pyc" and path.is_file():
+                    files.append((prefix + path.relative_to(root).as_posix(), path))
+    return sorted(files)
+
+
+def function_code(directory: Path, runtime: str, progress=lambda _: None) -> bytes:
+    """The function's zip; a Node.js package gets its dependencies from ``npm ci`` (cached per lockfile)."""
+    if is_node(runtime):
+        local_node(runtime)  # RuntimeUnavailable: no node to install the dependencies or run them with
+    if is_node_package(directory):
+        return package(directory, installed_modules(directory, progress=progress))
+    return package(directory)
 
 
 def code_sha256(code: bytes) -> str:
@@ -102,7 +134,7 @@ def provision_function(run: Provisioning) -> None:
     """Create or update the consumer function; its code only when the package's hash changed."""
     spec, client, resources, progress = run.spec, run.client, run.resources, run.progress
     name = spec.resource_names()["function_name"]
-    code = package(source_dir(spec))
+    code = function_code(source_dir(spec), spec["lambda_runtime"], progress)
     tags = {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
     group = lambda_log_group(name)
     _log_group(client("logs"), group, int(spec.get("log_retention_days") or 0), tags)

@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ddbstream.clients import profile_for
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ddbstream.clients import aws_client, profile_for
+from ddbstream.daemon import daemon_alive
 from ddbstream.errors import Cancelled, CredentialsError, DdbstreamError, NoStack, TerraformError
+from ddbstream.files import write_private
+from ddbstream.items import dumps_plain
+from ddbstream.pipeline import Pipeline
 from ddbstream.spec import Spec
 from ddbstream.state import State, read_state, remove_state, write_state
+from ddbstream.targets.base import TargetUI
 from ddbstream.terraform import Terraform, find_terraform, first_error, plan_summary
 
 # Root outputs of infra/outputs.tf saved as state.json resources under the same names.
@@ -64,10 +69,6 @@ def resolve_region(spec: Spec, region: str | None = None) -> str:
 
 def caller_identity(region: str, profile: str | None = None) -> Identity:
     """STS GetCallerIdentity with the caller's credential chain: proves the credentials work."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from ddbstream.clients import aws_client
-
     where = f"profile {profile!r}" if profile else "the default credential chain"
     try:
         identity = aws_client("sts", region, profile).get_caller_identity()
@@ -85,65 +86,16 @@ def caller_identity(region: str, profile: str | None = None) -> Identity:
     return Identity(account=identity["Account"], arn=identity["Arn"], region=region)
 
 
-class ConsoleUI:
-    """How the target talks to a person: the CLI's spinner, status lines and confirmation."""
-
-    def __init__(self, verbose: bool = False):
-        self.verbose = verbose
-
-    def note(self, message: str) -> None:
-        from ddbstream.cli.output import note
-
-        note(message)
-
-    @contextmanager
-    def activity(self, message: str) -> Iterator[Callable[[str], None]]:
-        """A spinner titled ``message``; yields the callback that receives Terraform's lines."""
-        from rich.markup import escape
-
-        from ddbstream.cli.output import err_console, spinner
-
-        if not self.verbose and not sys.stderr.isatty():
-            self.note(f"{message} ...")  # no spinner when piped: one line per step
-        with spinner(message) as status:
-
-            def on_line(line: str) -> None:
-                if self.verbose:
-                    err_console().print(escape(line))
-                elif line.strip():
-                    status.update(f"{message}: {escape(line.strip()[:100])}")
-
-            yield on_line
-
-    def confirm(self, question: str) -> bool:
-        """Ask on the terminal (or read the answer from stdin); no answer at all is a refusal."""
-        sys.stderr.write(f"{question} [y/N]: ")
-        sys.stderr.flush()
-        answer = sys.stdin.readline()
-        if not sys.stdin.isatty():
-            sys.stderr.write(answer.rstrip("\n") + "\n")  # a piped answer is not echoed by a terminal
-        if not answer:
-            raise Cancelled(f"no answer to '{question}' (stdin is closed): pass --yes to go ahead without asking")
-        return answer.strip().lower() in ("y", "yes")
-
-
 class AwsTarget:
     """Provision the pipeline on AWS with Terraform, keeping Terraform's files in ``directory``."""
 
     name = "aws"
 
-    def __init__(
-        self,
-        directory: Path,
-        profile: str | None = None,
-        region: str | None = None,
-        verbose: bool = False,
-        ui: Any = None,
-    ):
+    def __init__(self, directory: Path, ui: TargetUI, profile: str | None = None, region: str | None = None):
         self.directory = directory
+        self.ui = ui
         self.profile = profile
         self.region = region
-        self.ui = ui or ConsoleUI(verbose=verbose)
         self.log_path = directory / "terraform.log"
         self.data_dir = directory / "terraform"
         self.tfstate = directory / "terraform.tfstate"
@@ -152,8 +104,14 @@ class AwsTarget:
 
     # ------------------------------------------------------------------ commands
 
-    def up(self, spec: Spec, yes: bool = False):
-        """init (once), plan, confirm, apply; save the outputs. Returns (state, notes)."""
+    def prepare(self) -> None:
+        """Nothing to start before the spec is read: Terraform needs it."""
+
+    def cancel(self) -> None:
+        pass
+
+    def up(self, spec: Spec) -> tuple[Pipeline, list[str]]:
+        """init (once), plan, confirm, apply; save the outputs. Returns (pipeline, notes)."""
         binary = find_terraform()
         self._refuse_running_local_stack()
         deployed = self._deployed()
@@ -178,7 +136,7 @@ class AwsTarget:
             else:
                 self.ui.note(f"terraform plan: {summary}")
                 question = f"Apply these changes in AWS account {identity.account} ({region})?"
-                if not yes and not self.ui.confirm(question):
+                if not self.ui.confirm(question):
                     self.plan_file.unlink(missing_ok=True)
                     raise Cancelled("cancelled: nothing was applied")
                 try:
@@ -187,20 +145,26 @@ class AwsTarget:
                     )
                 except KeyboardInterrupt:
                     # Terraform stopped cleanly and saved its state: record what exists.
-                    self._save_state(terraform, spec, identity, partial=True)
+                    self._save_partial_state(terraform, spec, identity)
                     raise
                 self.plan_file.unlink(missing_ok=True)
                 if code != 0:
                     # Whatever was created is in Terraform's state: record it, so status and
                     # destroy see the half-built pipeline.
-                    self._save_state(terraform, spec, identity, partial=True)
+                    self._save_partial_state(terraform, spec, identity)
                     raise self._failure("apply", lines)
             self.plan_file.unlink(missing_ok=True)
             state = self._save_state(terraform, spec, identity)
-        return state, []
+        return Pipeline.from_state(state), []
 
-    def destroy(self, spec: Spec, yes: bool = False) -> None:
+    def down(self) -> bool:
+        """Nothing to stop: a pipeline on AWS runs until it is destroyed."""
+        return False
+
+    def destroy(self, spec: Spec | None = None) -> bool:
         """Ask, then terraform destroy (never with -force); forget the state once it succeeded."""
+        if spec is None:
+            raise ValueError("destroying the aws target needs the spec Terraform applied")
         binary = find_terraform()
         count = self._deployed_resources()
         if count == 0:
@@ -218,7 +182,7 @@ class AwsTarget:
             f"Destroy the pipeline's {count} resources in AWS account "
             f"{identity.account} ({region})? This deletes the table and its data."
         )
-        if not yes and not self.ui.confirm(question):
+        if not self.ui.confirm(question):
             raise Cancelled("cancelled: nothing was destroyed")
         with self._terraform(binary, spec) as terraform:
             self._write_var_file(spec, region)
@@ -237,6 +201,7 @@ class AwsTarget:
         state = read_state(self.directory)
         if state is not None and state.target == "aws":
             remove_state(self.directory)
+        return True
 
     # ------------------------------------------------------------------ steps
 
@@ -277,19 +242,22 @@ class AwsTarget:
 
     def _write_var_file(self, spec: Spec, region: str) -> None:
         """The spec's values as Terraform reads them, so both sides use the same ones."""
-        from ddbstream.files import write_private
-        from ddbstream.items import dumps_plain
-
         values = dict(spec.values)
         values["aws_region"] = region
         write_private(self.var_file, dumps_plain(values, indent=2) + "\n")
 
-    def _save_state(self, terraform: Terraform, spec: Spec, identity: Identity, partial: bool = False) -> State | None:
+    def _save_partial_state(self, terraform: Terraform, spec: Spec, identity: Identity) -> None:
+        """After a failed or interrupted apply: record what Terraform's state says exists."""
+        try:
+            self._save_state(terraform, spec, identity)
+        except TerraformError:
+            pass  # the apply's own error is the one to report
+
+    def _save_state(self, terraform: Terraform, spec: Spec, identity: Identity) -> State:
+        """Terraform's outputs as state.json, so the other commands find the resources."""
         try:
             outputs = terraform.outputs()
         except TerraformError as exc:
-            if partial:
-                return None  # the apply's own error is the one to report
             raise TerraformError(f"{exc.message} (log: {self.log_path})") from None
         resources = {name: outputs.get(name) for name in RESOURCE_OUTPUTS if outputs.get(name) is not None}
         if resources.get("table_name"):
@@ -314,8 +282,6 @@ class AwsTarget:
         return len(document.get("resources") or [])
 
     def _refuse_running_local_stack(self) -> None:
-        from ddbstream.targets.local import daemon_alive
-
         state = read_state(self.directory)
         if state is not None and state.is_local and daemon_alive(state):
             raise DdbstreamError(f"a local stack runs on {state.endpoint} in this project: run 'ddbstream down' first")

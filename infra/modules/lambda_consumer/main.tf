@@ -6,6 +6,21 @@ locals {
   log_group_name = "/aws/lambda/${var.function_name}"
   log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
   role_name      = coalesce(var.role_name, substr("${var.function_name}-role", 0, 64))
+
+  # A Node.js consumer with a lockfile is zipped with its node_modules, installed by npm ci.
+  npm_ci = startswith(var.runtime, "nodejs") && fileexists("${var.source_dir}/package-lock.json")
+}
+
+# npm ci in source_dir when the lockfile changes; the archive below is then read after it.
+resource "terraform_data" "this" {
+  count = local.npm_ci ? 1 : 0
+
+  triggers_replace = [filesha256("${var.source_dir}/package-lock.json")]
+
+  provisioner "local-exec" {
+    command     = "npm ci --omit=dev --no-audit --no-fund"
+    working_dir = var.source_dir
+  }
 }
 
 data "archive_file" "this" {
@@ -13,6 +28,16 @@ data "archive_file" "this" {
   source_dir  = var.source_dir
   output_path = "${path.root}/.terraform/builds/${var.function_name}.zip"
   excludes    = var.source_excludes
+
+  depends_on = [terraform_data.this]
+
+  lifecycle {
+    # Read at plan time when npm ci has nothing to do: node_modules must be there (a fresh clone).
+    precondition {
+      condition     = !local.npm_ci || fileexists("${var.source_dir}/node_modules/.package-lock.json")
+      error_message = "The Node.js consumer's node_modules is missing: run 'npm ci' in its directory (lambda_source_dir)."
+    }
+  }
 }
 
 resource "aws_cloudwatch_log_group" "this" {

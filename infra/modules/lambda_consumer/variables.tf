@@ -10,14 +10,14 @@ variable "description" {
 }
 
 variable "source_dir" {
-  description = "Directory packaged as the function's code (the repository's lambda/)."
+  description = "Directory packaged as the function's code (the repository's lambda/); a Node.js one with a package-lock.json gets its node_modules installed by npm ci first."
   type        = string
 }
 
 variable "source_excludes" {
-  description = "Files under source_dir left out of the package."
+  description = "Files under source_dir left out of the package (nodejs: the Node.js consumer beside the Python one in lambda/)."
   type        = list(string)
-  default     = ["__pycache__"]
+  default     = ["__pycache__", "nodejs"]
 }
 
 variable "runtime" {

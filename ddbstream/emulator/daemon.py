@@ -1,0 +1,51 @@
+"""The daemon assembled: the emulator (routes, shutdown hooks, health) and its components,
+each handed what it needs explicitly.
+
+The streams come first (moto's tables write to them), then the Lambda runtime, then the
+event source mapping engine, which reads the streams and invokes through the runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ddbstream.emulator import esm, runtime, streams
+from ddbstream.emulator.esm import Engine
+from ddbstream.emulator.runtime import LambdaRuntime
+from ddbstream.emulator.server import Emulator
+from ddbstream.emulator.store import restore
+from ddbstream.emulator.streams import StreamRegistry
+
+
+@dataclass
+class Daemon:
+    """The emulator the HTTP server serves, and the components installed on it."""
+
+    emulator: Emulator
+    streams: StreamRegistry
+    runtime: LambdaRuntime
+    engine: Engine
+
+
+def build_daemon(region: str = "us-east-1", secret: str = "testing") -> Daemon:
+    """A new emulator with every component installed and wired together; ``secret`` guards it."""
+    emulator = Emulator(region=region, secret=secret)
+    registry = streams.install(emulator)
+    lambda_runtime = runtime.install(emulator)
+    engine = esm.install(emulator, streams=registry, runtime=lambda_runtime)
+    emulator.component_names = ["esm", "runtime", "streams"]
+    return Daemon(emulator, registry, lambda_runtime, engine)
+
+
+def keep_in_store(daemon: Daemon, path: Path) -> Callable[[], None]:
+    """Restore the daemon from the durable store at ``path`` and keep every change in it (emulator/store/).
+
+    Sets what came back (or why nothing did) as the health document's ``restored``; returns
+    what closes the store once the daemon has drained.
+    """
+    file, unreadable = restore.open_store(path)
+    restored = restore.restore(file, daemon.emulator, daemon.streams, daemon.engine)
+    daemon.emulator.restored = unreadable or restored
+    return lambda: restore.close(file, daemon.engine)

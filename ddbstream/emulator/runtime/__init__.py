@@ -1,0 +1,52 @@
+"""The daemon's Lambda runtime: functions stored in moto, run by local worker processes.
+
+- ``pool``: ``LambdaRuntime``, the warm worker pool and Invoke (in-process callers use it).
+- ``worker``: one worker process, supervised (timeouts, memory, crashes, init failures).
+- ``runtime_api``: the per-worker Lambda Runtime API server the process talks to.
+- ``languages``: the language seam (which runtimes a family runs, how its worker starts):
+  Python (awslambdaric) and Node.js (``node/bootstrap.cjs``, plain JavaScript).
+- ``invoke_api``: the HTTP Invoke routes. ``logs``: worker output -> CloudWatch Logs.
+- ``moto_backends``: functions and log groups read from moto. ``model``: shared types.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ddbstream.emulator.runtime.invoke_api import add_invoke_routes
+from ddbstream.emulator.runtime.languages import (
+    Interpreter,
+    Language,
+    interpreter_for,
+    language_for,
+)
+from ddbstream.emulator.runtime.model import FunctionConfig, FunctionNotFound, InvokeError, InvokeResult, Throttled
+from ddbstream.emulator.runtime.pool import LambdaRuntime
+
+__all__ = [
+    "FunctionConfig",
+    "FunctionNotFound",
+    "Interpreter",
+    "InvokeError",
+    "InvokeResult",
+    "LambdaRuntime",
+    "Language",
+    "Throttled",
+    "install",
+    "interpreter_for",
+    "language_for",
+]
+
+PREWARM_RUNTIME = "python3.12"  # infra/variables.tf's default lambda_runtime
+
+
+def install(emulator) -> LambdaRuntime:
+    """Add the runtime to the emulator (Invoke routes, shutdown hook) and return it."""
+    runtime = LambdaRuntime(
+        emulator.region, emulator.account, endpoint=lambda: emulator.endpoint, access_key=emulator.secret
+    )
+    add_invoke_routes(emulator, runtime)
+    emulator.on_shutdown(runtime.shutdown)
+    # Finding the default runtime's interpreter spawns it: do it now, not in the first invoke.
+    threading.Thread(target=interpreter_for, args=(PREWARM_RUNTIME,), name="lambda-probe", daemon=True).start()
+    return runtime

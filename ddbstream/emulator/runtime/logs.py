@@ -1,0 +1,236 @@
+"""Lambda worker output -> CloudWatch Logs in the daemon (moto's logs backend, in-process).
+
+One log stream per worker, named like AWS's (``YYYY/MM/DD/[$LATEST]<32 hex>``). A pump thread
+reads the worker's stdout+stderr pipe and ships each line as it arrives; ``drain()`` reads
+whatever the pipe holds *now*, so lines a handler printed before posting its response are
+written before the runtime's END line (attribution), without waiting for the pump.
+"""
+
+from __future__ import annotations
+
+import codecs
+import fcntl
+import os
+import select
+import termios
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol
+
+from ddbstream.emulator.store.journal import JOURNAL
+
+# CloudWatch Logs: an event is at most 256 KB including 26 bytes of overhead.
+MAX_EVENT_BYTES = 262_144 - 26
+# Events per PutLogEvents call into moto (AWS's limit is 10,000 per batch).
+MAX_BATCH_EVENTS = 10_000
+_READ_SIZE = 1 << 16
+
+# moto's logs backend is not thread-safe; every write from the runtime goes through this lock.
+_BACKEND_LOCK = threading.Lock()
+
+# Memory: events past their group's retentionInDays leave it, and at most this many events
+# per group stay in memory (the oldest go first; README, "where the local target differs").
+EVENTS_PER_GROUP_ENV = "DDBSTREAM_LOG_EVENTS_PER_GROUP"
+DEFAULT_EVENTS_PER_GROUP = 50_000
+_RETENTION_CHECK_SECONDS = 1.0
+
+
+def stream_name(version: str = "$LATEST", now: float | None = None) -> str:
+    """A log stream name shaped like Lambda's: ``2024/01/31/[$LATEST]<32 hex>``."""
+    day = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    return f"{day:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
+
+
+def split_message(text: str, limit: int = MAX_EVENT_BYTES) -> list[str]:
+    """``text`` cut into pieces whose UTF-8 encoding fits one CloudWatch event."""
+    if len(text) <= limit // 4 or len(text.encode("utf-8")) <= limit:
+        return [text]
+    pieces = []
+    while text:
+        cut = min(len(text), limit)
+        while len(text[:cut].encode("utf-8")) > limit:
+            cut -= max(1, (len(text[:cut].encode("utf-8")) - limit) // 4)
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return pieces
+
+
+class LogsBackend(Protocol):
+    """The calls the writer makes on moto's logs backend."""
+
+    def ensure_log_group(self, group: str, /) -> None: ...
+
+    def ensure_log_stream(self, group: str, stream: str, /) -> None: ...
+
+    def put_log_events(self, group: str, stream: str, events: list[dict[str, Any]], /) -> object: ...
+
+
+class LogStreamWriter:
+    """Writes events to one log stream of moto's logs backend; optionally captures them."""
+
+    def __init__(self, logs_backend: Callable[[], LogsBackend], group: str, stream: str):
+        self._backend = logs_backend
+        self.group = group
+        self.stream = stream
+        self._last_ts = 0
+        self._capture: list[str] | None = None
+        self._lock = threading.Lock()
+        with _BACKEND_LOCK:
+            backend = self._backend()
+            backend.ensure_log_group(group)
+            backend.ensure_log_stream(group, stream)
+
+    def start_capture(self) -> None:
+        with self._lock:
+            self._capture = []
+
+    def stop_capture(self) -> list[str]:
+        with self._lock:
+            captured, self._capture = self._capture or [], None
+        return captured
+
+    def write(self, messages: list[str], timestamp_ms: int | None = None) -> None:
+        """Append ``messages`` (one event each, split when too big) with one timestamp."""
+        events = [piece for message in messages for piece in split_message(message)]
+        if not events:
+            return
+        with self._lock:
+            ts = max(timestamp_ms or int(time.time() * 1000), self._last_ts)
+            self._last_ts = ts
+            if self._capture is not None:
+                self._capture.extend(events)
+            for start in range(0, len(events), MAX_BATCH_EVENTS):
+                batch = [{"timestamp": ts, "message": m} for m in events[start : start + MAX_BATCH_EVENTS]]
+                backend = self._backend()
+                where = (backend, self.group, self.stream, batch)
+                JOURNAL.run("log-events", _journaled(*where), partial(put_events, *where))
+
+
+def _journaled(backend: LogsBackend, group: str, stream: str, events: list[dict[str, Any]]) -> dict:
+    """A write of log events as the durable store keeps it (emulator/store/)."""
+    account, region = getattr(backend, "account_id", None), getattr(backend, "region_name", None)
+    return {"account": account, "region": region, "group": group, "stream": stream, "events": events}
+
+
+def put_events(backend: LogsBackend, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+    """Write events to a log stream, (re)creating it and its group: a user may have deleted them meanwhile."""
+    with _BACKEND_LOCK:
+        backend.ensure_log_group(group)
+        backend.ensure_log_stream(group, stream)
+        backend.put_log_events(group, stream, events)
+        log_group = getattr(backend, "groups", {}).get(group)  # moto's LogGroup (a test double has none)
+        if log_group is not None:
+            keep_within_limits(log_group, time.time())
+
+
+def events_per_group() -> int:
+    value = os.environ.get(EVENTS_PER_GROUP_ENV)
+    return max(1, int(value)) if value else DEFAULT_EVENTS_PER_GROUP
+
+
+def keep_within_limits(group: Any, now: float) -> None:
+    """Drop a moto log group's events past its retention, then its oldest beyond the cap.
+
+    Both are amortized: retention is checked at most once a second, and the cap lets the
+    group grow by a tenth before trimming it back.
+    """
+    streams = list(group.streams.values())
+    if group.retention_in_days and now - getattr(group, "_ddbstream_checked", 0.0) >= _RETENTION_CHECK_SECONDS:
+        group._ddbstream_checked = now
+        horizon_ms = (now - group.retention_in_days * 86_400) * 1000
+        for log_stream in streams:
+            if any(event.timestamp < horizon_ms for event in log_stream.events):
+                log_stream.events = [event for event in log_stream.events if event.timestamp >= horizon_ms]
+    cap = events_per_group()
+    total = sum(len(log_stream.events) for log_stream in streams)
+    if total > cap + cap // 10:
+        # moto numbers events in ingestion order: keep the newest ``cap``.
+        oldest_kept = sorted(event.event_id for s in streams for event in s.events)[total - cap]
+        for log_stream in streams:
+            log_stream.events = [event for event in log_stream.events if event.event_id >= oldest_kept]
+
+
+class LogPump:
+    """Ships lines from a worker's output pipe to a LogStreamWriter as they arrive."""
+
+    def __init__(self, fd: int, writer: LogStreamWriter):
+        self.fd = fd
+        self.writer = writer
+        os.set_blocking(fd, False)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial = ""
+        self._lock = threading.Lock()
+        self._eof = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lambda-log-pump", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._eof.is_set():
+                try:
+                    select.select([self.fd], [], [], 1.0)
+                except (OSError, ValueError):  # fd closed under us
+                    break
+                with self._lock:
+                    self._read(limit=None)
+        finally:
+            self._eof.set()
+
+    def _read(self, limit: int | None) -> None:
+        """Read what the pipe holds (at most ``limit`` bytes) and ship complete lines."""
+        chunks = []
+        remaining = limit
+        while remaining is None or remaining > 0:
+            try:
+                data = os.read(self.fd, _READ_SIZE if remaining is None else min(_READ_SIZE, remaining))
+            except BlockingIOError:
+                break
+            except OSError:
+                self._eof.set()
+                break
+            if not data:
+                self._eof.set()
+                break
+            chunks.append(data)
+            if remaining is not None:
+                remaining -= len(data)
+        if chunks:
+            self._ship(self._decoder.decode(b"".join(chunks)))
+
+    def _ship(self, text: str) -> None:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        while len(self._partial) > MAX_EVENT_BYTES // 4 and len(self._partial.encode("utf-8")) > MAX_EVENT_BYTES:
+            piece = split_message(self._partial)[0]  # a huge line without its newline yet: full events
+            lines.append(piece)
+            self._partial = self._partial[len(piece) :]
+        # awslambdaric joins the lines of one error report with "\r": one event, as on AWS.
+        self.writer.write([line.replace("\r", "\n") for line in lines])
+
+    def drain(self, flush_partial: bool = True) -> None:
+        """Ship everything written to the pipe so far (bounded: what it holds right now)."""
+        with self._lock:
+            if not self._eof.is_set():
+                try:
+                    pending = fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0")
+                    self._read(limit=int.from_bytes(pending, "little"))
+                except OSError:
+                    pass
+            if flush_partial and self._partial:
+                partial, self._partial = self._partial, ""
+                self.writer.write([partial.replace("\r", "\n")])
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Ship the rest once the writer side is closed, then close the pipe."""
+        self._thread.join(timeout)
+        self.drain()
+        self._eof.set()  # a child still holding the pipe open must not keep the pump alive
+        self._thread.join(1.5)
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass

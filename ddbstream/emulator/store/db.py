@@ -1,0 +1,138 @@
+"""The store's file: SQLite in WAL mode, one connection shared by the daemon's threads.
+
+Tables: ``meta`` (the format version), ``journal`` (effects in the order they happened:
+kind, time, seed, payload, stamps), ``mappings`` (each event source mapping's definition)
+and ``checkpoints`` (each mapping's lowest lane checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at REAL NOT NULL, seed INTEGER NOT NULL,
+    payload BLOB NOT NULL, stamps TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mappings (uuid TEXT PRIMARY KEY, definition TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (uuid TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
+"""
+
+
+class UnreadableStore(Exception):
+    """The file is not a store this version can read (corrupt, or another format)."""
+
+
+@dataclass
+class Entry:
+    """One journaled effect."""
+
+    kind: str
+    at: float
+    seed: int
+    payload: Any  # bytes for "http" entries (JSON inside), else a JSON value
+    stamps: list[list[Any]]
+
+
+class StoreFile:
+    """The SQLite database behind the store; every method is safe to call from any thread."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        existed = path.exists()
+        if not existed:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private from the start
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a commit is in the WAL file (the OS's page cache) before it returns, which a
+            # killed process cannot lose; only a power loss can take the last commits back.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._close_quietly()
+            raise UnreadableStore(str(exc)) from None
+        if found is None:
+            self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+        elif found[0] != FORMAT:
+            self._close_quietly()
+            raise UnreadableStore(f"format {found[0]}, this ddbstream reads format {FORMAT}")
+
+    def _close_quietly(self) -> None:
+        try:
+            self._db.close()
+        except Exception:  # noqa: BLE001 - already failing; the caller reports the first error
+            pass
+
+    # ------------------------------------------------------------ the journal
+
+    def append(self, kind: str, at: float, seed: int, payload: Any, stamps: list[list[Any]]) -> None:
+        """Add one effect; it is in the file when this returns."""
+        blob = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO journal (kind, at, seed, payload, stamps) VALUES (?, ?, ?, ?, ?)",
+                (kind, at, seed, blob, json.dumps(stamps)),
+            )
+
+    def entries(self) -> Iterator[Entry]:
+        """Every journaled effect, oldest first."""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT id, kind, at, seed, payload, stamps FROM journal WHERE id > ? ORDER BY id LIMIT 500",
+                    (last,),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for _, kind, at, seed, payload, stamps in rows:
+                value = payload if kind == "http" else json.loads(payload)
+                yield Entry(kind, at, seed, value, json.loads(stamps))
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM journal").fetchone()[0]
+
+    # ------------------------------------------------------------ mappings
+
+    def save_mapping(self, mapping_uuid: str, definition: dict) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO mappings VALUES (?, ?)", (mapping_uuid, json.dumps(definition)))
+
+    def forget_mapping(self, mapping_uuid: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM mappings WHERE uuid = ?", (mapping_uuid,))
+            self._db.execute("DELETE FROM checkpoints WHERE uuid = ?", (mapping_uuid,))
+
+    def save_checkpoint(self, mapping_uuid: str, cursor: int) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (mapping_uuid, cursor))
+
+    def mappings(self) -> list[tuple[dict, int | None]]:
+        """Each saved mapping's definition and checkpoint (None: never checkpointed)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT m.definition, c.cursor FROM mappings m LEFT JOIN checkpoints c USING (uuid)"
+            ).fetchall()
+        return [(json.loads(definition), cursor) for definition, cursor in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._db.close()
