@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ddbstream.clients import local_client  # noqa: E402
 from ddbstream.daemon import start_daemon, stop_daemon  # noqa: E402
-from ddbstream.state import State  # noqa: E402
 
 HANDLER = "def handler(event, context):\n    print('bench', event['n'])\n    return event['n']\n"
 
@@ -85,7 +84,8 @@ def main() -> int:
     code = buffer.getvalue()
 
     with tempfile.TemporaryDirectory() as tmp:
-        endpoint, pid, secret = start_daemon(Path(tmp), "us-east-1")
+        started = start_daemon(Path(tmp), "us-east-1")
+        endpoint, secret = started.endpoint, started.secret
         try:
             lam = local_client("lambda", endpoint, "us-east-1", secret)
             logs = local_client("logs", endpoint, "us-east-1", secret)
@@ -132,7 +132,7 @@ def main() -> int:
                         raise SystemExit(f"line {marker} never became visible")
                 visible.append((time.perf_counter() - started) * 1000)
         finally:
-            stop_daemon(State(target="local", region="us-east-1", pid=pid))
+            stop_daemon(started)
 
     in_process = measure_in_process(code, args.warm)
     print(f"cold invoke      n={len(cold):4d}  p50 {statistics.median(cold):7.1f} ms  max {max(cold):7.1f} ms")

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ddbstream.clients import local_client  # noqa: E402
 from ddbstream.daemon import start_daemon, stop_daemon  # noqa: E402
-from ddbstream.state import State  # noqa: E402
 
 # (runtime, file name, source): the same handler in each language.
 LANGUAGES = {
@@ -80,7 +79,8 @@ def over_http(warm_count: int, cold_count: int) -> dict[str, dict[str, list[floa
     """{language: {"cold": [...], "warm": [...]}} through a real daemon's Invoke API."""
     results: dict[str, dict[str, list[float]]] = {lang: {"cold": [], "warm": []} for lang in LANGUAGES}
     with tempfile.TemporaryDirectory() as tmp:
-        endpoint, pid, secret = start_daemon(Path(tmp), "us-east-1")
+        started = start_daemon(Path(tmp), "us-east-1")
+        endpoint, secret = started.endpoint, started.secret
         try:
             lam = local_client("lambda", endpoint, "us-east-1", secret)
             role = local_client("iam", endpoint, "us-east-1", secret).create_role(
@@ -107,7 +107,7 @@ def over_http(warm_count: int, cold_count: int) -> dict[str, dict[str, list[floa
                 for language in LANGUAGES:
                     results[language]["warm"].append(timed(lambda language=language, n=n: call(f"warm-{language}", n)))
         finally:
-            stop_daemon(State(target="local", region="us-east-1", pid=pid))
+            stop_daemon(started)
     return results
 
 

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ddbstream.clients import local_client  # noqa: E402
 from ddbstream.daemon import start_daemon, stop_daemon  # noqa: E402
-from ddbstream.state import State  # noqa: E402
 
 REGION = "us-east-1"
 HANDLER = """
@@ -175,7 +174,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ddbstream-bench-") as tmp:
         work = Path(tmp)
         os.environ.setdefault("DDBSTREAM_LOG_LEVEL", "WARNING")
-        endpoint, pid, secret = start_daemon(work / "daemon", REGION)
+        started = start_daemon(work / "daemon", REGION)
+        endpoint, secret = started.endpoint, started.secret
         try:
             latency = Pipeline(endpoint, secret, work, "latency")
             from_ack, from_send = measure_latency(latency, args.latency_writes)
@@ -200,7 +200,7 @@ def main() -> int:
                     f"{row['process_rate']:>19.0f}   {row['ratio']:>5.2f}   {row['lag_ms']:>8.1f} ms"
                 )
         finally:
-            stop_daemon(State(target="local", region=REGION, pid=pid))
+            stop_daemon(started)
     return 0
 
 

@@ -48,7 +48,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / ".ddbstream"
-        endpoint, pid, secret = start_daemon(directory, "us-east-1")
+        started = start_daemon(directory, "us-east-1")
+        endpoint, pid, secret = started.endpoint, started.pid, started.secret
         state = State(
             target="local",
             region="us-east-1",
@@ -109,7 +110,7 @@ def main() -> None:
             if tail is not None:
                 tail.terminate()
                 tail.wait(10)
-            stop_daemon(state)
+            stop_daemon(started)
 
     values = list(latencies.values())
     missing = args.count - len(values)

@@ -1,6 +1,10 @@
-"""Lambda event filtering (an event source mapping's FilterCriteria) for DynamoDB stream records.
+"""Event patterns: Lambda's event filtering (an event source mapping's FilterCriteria) and
+EventBridge rules' event patterns, one matcher in two dialects.
 
-Patterns use EventBridge semantics, as Lambda applies them:
+Lambda accepts a subset of EventBridge's language: EventBridge adds ``$or``, ``wildcard``,
+``prefix``/``suffix`` with ``equals-ignore-case``, and ``anything-but`` with ``suffix``,
+``wildcard`` or ``equals-ignore-case``. ``parse_filter_criteria`` compiles the Lambda dialect
+(refusing those, as Lambda does); ``parse_event_pattern`` the EventBridge one. Both share:
 
 - A record is seen as leaf values (strings, numbers, booleans, null) at key paths. Arrays
   are transparent: a path reaches every element, and a matcher matches if it matches any.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import operator
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,12 +34,18 @@ from ddbstream.errors import InvalidInput
 
 MAX_FILTERS = 5
 MAX_PATTERN_LENGTH = 4096
+LAMBDA = "lambda"
+EVENTBRIDGE = "eventbridge"
 
 Matcher = Callable[[Any], bool]
 
 
 class InvalidFilterPattern(InvalidInput, ValueError):
     """FilterCriteria that AWS would refuse (the API answers InvalidParameterValueException)."""
+
+
+class InvalidEventPattern(InvalidInput, ValueError):
+    """An EventBridge event pattern AWS would refuse (the API answers InvalidEventPatternException)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,13 @@ def record_matches(patterns: list[Pattern], record: dict) -> bool:
     return not patterns or any(p.matches(record) for p in patterns)
 
 
+def parse_event_pattern(source: Any) -> Pattern:
+    """Validate and compile an EventBridge rule's event pattern (a JSON object string)."""
+    if not isinstance(source, str):
+        raise InvalidEventPattern("Event pattern is not valid. Reason: the pattern must be a JSON object string.")
+    return _compile_source(source, "Event pattern is not valid. Reason: the pattern", EVENTBRIDGE, InvalidEventPattern)
+
+
 # ---------------------------------------------------------------- validation / compilation
 
 
@@ -98,20 +116,24 @@ def _parse_filter(where: str, flt: Any) -> Pattern:
         raise InvalidFilterPattern(
             f"{where}.Pattern is {len(source)} characters long; at most {MAX_PATTERN_LENGTH} are allowed."
         )
-    prefix = f"Invalid filter pattern definition. {where}.Pattern"
+    return _compile_source(source, f"Invalid filter pattern definition. {where}.Pattern", LAMBDA, InvalidFilterPattern)
+
+
+def _compile_source(source: str, prefix: str, dialect: str, error: type[InvalidInput]) -> Pattern:
+    """The pattern compiled in ``dialect``; anything wrong raises ``error`` with ``prefix``."""
     try:
         doc = json.loads(source, object_pairs_hook=_merge_duplicate_keys, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise InvalidFilterPattern(f"{prefix} is not valid JSON: {exc}.") from None
+        raise error(f"{prefix} is not valid JSON: {exc}.") from None
     if not isinstance(doc, dict):
-        raise InvalidFilterPattern(f"{prefix} must be a JSON object.")
+        raise error(f"{prefix} must be a JSON object.")
     try:
-        tree = _compile_object(doc, ())
+        tree = _compile_object(doc, (), dialect)
     except _PatternError as exc:
         at = f" at {'.'.join(exc.path)}" if exc.path else ""
-        raise InvalidFilterPattern(f"{prefix}{at}: {exc.message}.") from None
+        raise error(f"{prefix}{at}: {exc.message}.") from None
     except RecursionError:
-        raise InvalidFilterPattern(f"{prefix} is nested too deeply.") from None
+        raise error(f"{prefix} is nested too deeply.") from None
     return Pattern(source, tree)
 
 
@@ -129,26 +151,34 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _compile_object(obj: dict, path: tuple[str, ...]) -> dict:
+def _compile_object(obj: dict, path: tuple[str, ...], dialect: str) -> dict:
     if not obj:
         raise _PatternError(path, "empty objects are not allowed")
-    tree: dict[str, Any] = {}
+    tree: dict[Any, Any] = {}
     for key, value in obj.items():
         here = (*path, key)
         if key == "$or":
-            raise _PatternError(here, '"$or" is not supported; use several filters, which are ORed')
-        if isinstance(value, dict):
-            tree[key] = _compile_object(value, here)
+            if dialect == LAMBDA:
+                raise _PatternError(here, '"$or" is not supported; use several filters, which are ORed')
+            tree[_ANY_OF] = _compile_any_of(value, here)
+        elif isinstance(value, dict):
+            tree[key] = _compile_object(value, here, dialect)
         elif isinstance(value, list):
             if not value:
                 raise _PatternError(here, "empty arrays are not allowed")
-            tree[key] = tuple(_compile_matcher(v, here) for v in value)
+            tree[key] = tuple(_compile_matcher(v, here, dialect) for v in value)
         else:
             raise _PatternError(here, f"must be an object or an array, not {json.dumps(value)}")
     return tree
 
 
-def _compile_matcher(value: Any, path: tuple[str, ...]) -> Matcher | object:
+def _compile_any_of(value: Any, path: tuple[str, ...]) -> tuple[dict, ...]:
+    if not isinstance(value, list) or len(value) < 2 or not all(isinstance(v, dict) for v in value):
+        raise _PatternError(path, '"$or" must be an array of at least two objects')
+    return tuple(_compile_object(v, path, EVENTBRIDGE) for v in value)
+
+
+def _compile_matcher(value: Any, path: tuple[str, ...], dialect: str) -> Matcher | object:
     if value is None or isinstance(value, (str, bool, int, float)):
         return partial(_equals, value)
     if not isinstance(value, dict):
@@ -156,9 +186,10 @@ def _compile_matcher(value: Any, path: tuple[str, ...]) -> Matcher | object:
     if len(value) != 1:
         raise _PatternError(path, f"a match object must have exactly one key, not {len(value)}")
     ((kind, arg),) = value.items()
-    compile_kind = _MATCH_KINDS.get(kind)
+    kinds = _MATCH_KINDS if dialect == LAMBDA else _EVENTBRIDGE_KINDS
+    compile_kind = kinds.get(kind)
     if compile_kind is None:
-        raise _PatternError(path, f'unrecognized match type "{kind}" (allowed: {", ".join(_MATCH_KINDS)})')
+        raise _PatternError(path, f'unrecognized match type "{kind}" (allowed: {", ".join(kinds)})')
     return compile_kind(arg, path)
 
 
@@ -226,6 +257,71 @@ def _compile_equals_ignore_case(arg: Any, path: tuple[str, ...]) -> Matcher:
     return partial(_equals_ignore_case, _string_arg("equals-ignore-case", arg, path).lower())
 
 
+def _compile_wildcard(arg: Any, path: tuple[str, ...]) -> Matcher:
+    return partial(_fits, _wildcard_regex(_string_arg("wildcard", arg, path), path))
+
+
+def _wildcard_regex(text: str, path: tuple[str, ...]) -> re.Pattern[str]:
+    """``*`` is any run of characters; ``\\*`` and ``\\\\`` are a literal star and backslash."""
+    parts: list[str] = []
+    escaped = False
+    for index, char in enumerate(text):
+        if escaped:
+            if char not in "*\\":
+                raise _PatternError(path, f"wildcard has an invalid escape at position {index}")
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "*":
+            if text[index - 1 : index] == "*":
+                raise _PatternError(path, f"wildcard has consecutive wildcard characters at position {index}")
+            parts.append(".*")
+        else:
+            parts.append(re.escape(char))
+    if escaped:
+        raise _PatternError(path, "wildcard ends with an unfinished escape")
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _ignoring_case(kind: str, arg: Any, path: tuple[str, ...]) -> tuple[str, bool]:
+    """A prefix/suffix argument: a string, or {"equals-ignore-case": string} (EventBridge only)."""
+    if isinstance(arg, dict) and set(arg) == {"equals-ignore-case"}:
+        return _string_arg(f"{kind} equals-ignore-case", arg["equals-ignore-case"], path), True
+    return _string_arg(kind, arg, path), False
+
+
+def _compile_bridge_prefix(arg: Any, path: tuple[str, ...]) -> Matcher:
+    text, fold = _ignoring_case("prefix", arg, path)
+    return partial(_folded, partial(_has_prefix, text.lower())) if fold else partial(_has_prefix, text)
+
+
+def _compile_bridge_suffix(arg: Any, path: tuple[str, ...]) -> Matcher:
+    text, fold = _ignoring_case("suffix", arg, path)
+    return partial(_folded, partial(_has_suffix, text.lower())) if fold else partial(_has_suffix, text)
+
+
+_BUT_KINDS: dict[str, Callable[[str, tuple[str, ...]], Matcher]] = {
+    "prefix": lambda text, path: partial(_has_prefix, text),
+    "suffix": lambda text, path: partial(_has_suffix, text),
+    "wildcard": lambda text, path: partial(_fits, _wildcard_regex(text, path)),
+    "equals-ignore-case": lambda text, path: partial(_equals_ignore_case, text.lower()),
+}
+
+
+def _compile_bridge_anything_but(arg: Any, path: tuple[str, ...]) -> Matcher:
+    """EventBridge's anything-but: Lambda's, plus {suffix|wildcard|equals-ignore-case: string or list}."""
+    if not isinstance(arg, dict):
+        return _compile_anything_but(arg, path)
+    if len(arg) != 1 or next(iter(arg)) not in _BUT_KINDS:
+        raise _PatternError(path, f"anything-but takes a value, a list of values, or one of {', '.join(_BUT_KINDS)}")
+    ((kind, value),) = arg.items()
+    texts = value if isinstance(value, list) else [value]
+    if not texts or not all(isinstance(t, str) and t for t in texts):
+        raise _PatternError(path, f"anything-but {kind} takes a non-empty string or a list of them")
+    return partial(_anything_but, tuple(_BUT_KINDS[kind](t, path) for t in texts))
+
+
 _MATCH_KINDS: dict[str, Callable[[Any, tuple[str, ...]], Matcher | object]] = {
     "prefix": _compile_prefix,
     "suffix": _compile_suffix,
@@ -235,17 +331,30 @@ _MATCH_KINDS: dict[str, Callable[[Any, tuple[str, ...]], Matcher | object]] = {
     "equals-ignore-case": _compile_equals_ignore_case,
 }
 
+_EVENTBRIDGE_KINDS = {
+    **_MATCH_KINDS,
+    "prefix": _compile_bridge_prefix,
+    "suffix": _compile_bridge_suffix,
+    "anything-but": _compile_bridge_anything_but,
+    "wildcard": _compile_wildcard,
+}
+
 _NUMERIC_OPS = {"=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 # ---------------------------------------------------------------- matching
 
 _ABSENT = object()  # the `{"exists": false}` matcher: holds when no leaf is at its path
+_ANY_OF = object()  # the tree key of a "$or": its value is the tuple of alternative trees
 
 
 def _tree_matches(tree: dict, nodes: list) -> bool:
     """Every key of the tree matches the values found under that key in any of the nodes."""
     for key, sub in tree.items():
+        if key is _ANY_OF:
+            if not any(_tree_matches(alternative, nodes) for alternative in sub):
+                return False
+            continue
         children = _flatten(node[key] for node in nodes if isinstance(node, dict) and key in node)
         if isinstance(sub, dict):
             if not _tree_matches(sub, children):
@@ -298,6 +407,14 @@ def _has_suffix(suffix: str, value: Any) -> bool:
 
 def _equals_ignore_case(lowered: str, value: Any) -> bool:
     return isinstance(value, str) and value.lower() == lowered
+
+
+def _folded(matcher: Matcher, value: Any) -> bool:
+    return isinstance(value, str) and matcher(value.lower())
+
+
+def _fits(regex: re.Pattern[str], value: Any) -> bool:
+    return isinstance(value, str) and regex.fullmatch(value) is not None
 
 
 def _numeric(bounds: tuple, value: Any) -> bool:

@@ -80,6 +80,7 @@ class Pipeline:
     started_at: float | None = None
     profile: str | None = None  # aws only: the AWS profile `up` deployed with
     secret: str | None = field(default=None, repr=False)  # local only: the daemon's stack secret
+    token: str | None = None  # local only: names the daemon process (its health route answers with it)
     table: Table | None = None
     function: Function | None = None
     mapping: EventSourceMapping | None = None
@@ -119,6 +120,7 @@ class Pipeline:
             started_at=state.started_at,
             profile=state.profile,
             secret=state.secret,
+            token=state.token,
             **_parts(state.resources),
         )
 

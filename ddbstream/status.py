@@ -191,6 +191,15 @@ def daemon_status(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
+def local_api_and_bus(pipeline: Pipeline) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
+    """The daemon's HTTP APIs (URL, routes, requests, last 5xx) and its bus rules' delivery counts."""
+    if not pipeline.endpoint:
+        return None, None
+    apis = daemon_get(pipeline.endpoint, pipeline.secret, "/_ddbstream/apis")
+    rules = daemon_get(pipeline.endpoint, pipeline.secret, "/_ddbstream/events/rules")
+    return (apis or {}).get("apis") or None, (rules or {}).get("rules") or None
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -237,6 +246,7 @@ def collect(pipeline: Pipeline, client: ClientFactory | None = None) -> dict[str
     watched = {table_name, function_name, pipeline.queue.name if pipeline.queue else None}
     report["alarms"] = _section(lambda: alarms_status(client("cloudwatch"), watched))
     report["daemon"] = daemon_status(pipeline) if pipeline.is_local else None
+    report["apis"], report["bus"] = local_api_and_bus(pipeline) if pipeline.is_local else (None, None)
     report["problems"] = problems(report)
     return report
 
@@ -284,4 +294,8 @@ def problems(report: dict[str, Any]) -> list[str]:
     daemon = report.get("daemon")
     if daemon is not None and not daemon.get("healthy"):
         found.append(f"the local daemon (pid {daemon.get('pid')}) does not answer its health check")
+    for rule in report.get("bus") or []:
+        if rule.get("failed"):
+            last = rule.get("last_error")
+            found.append(f"bus rule {rule['rule']}: {rule['failed']} failed deliveries (last: {last})")
     return found

@@ -87,6 +87,9 @@ class FunctionFails(Exception):
     """Raised by a FakeRuntime behaviour: the invocation ends with FunctionError Unhandled."""
 
 
+IN_THREAD_TOKEN = "in-thread-daemon"
+
+
 class InThreadDaemon:
     """The real emulator (moto + our components) served from a thread, with boto3 clients."""
 
@@ -96,6 +99,7 @@ class InThreadDaemon:
         self.server = DaemonServer(assembled.emulator)
         self.server.start_in_thread()
         self.emulator = self.server.emulator
+        self.emulator.token = IN_THREAD_TOKEN  # what a state.json naming this daemon records
         self.endpoint = self.emulator.endpoint
         self._clients: dict[str, Any] = {}
         self.role = self.client("iam").create_role(

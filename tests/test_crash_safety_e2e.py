@@ -310,8 +310,18 @@ def test_every_acknowledged_write_survives_20_kills_under_a_write_load(project):
 
         wait_until(delivered, 90, 0.5, "the consumer's lines for every acknowledged write")
         print(f"{len(done)} acknowledged writes survived 20 kills")
+    except BaseException:
+        print(_daemon_errors(project))
+        raise
     finally:
         run_cli("destroy", cwd=project)
+
+
+def _daemon_errors(project) -> str:
+    """The daemons' logged errors, for a failure's report."""
+    log = project / ".ddbstream" / "daemon.log"
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return "\n".join(line for line in lines if "werkzeug" not in line)[-20_000:]
 
 
 # ---------------------------------------------------------------- what is never restored

@@ -122,7 +122,7 @@ def test_demo_from_nothing_with_down(project):
     assert again.returncode == 0, again.stderr + again.stdout
     in_order(
         again.stdout,
-        "restored the stack saved by 'down' (1 table(s), 1 mapping(s))",
+        "restored the local stack (1 table(s), 1 mapping(s))",
         "dead-letter message",
         "messages   2",
     )

@@ -12,7 +12,6 @@ from esm_support import wait_until
 from ddbstream.clients import local_client
 from ddbstream.daemon import daemon_get, ping, start_daemon, stop_daemon
 from ddbstream.provision.function import function_code, package
-from ddbstream.state import State
 
 REGION = "us-east-1"
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.e2e
 def daemon(tmp_path_factory):
     started = start_daemon(tmp_path_factory.mktemp("esm-daemon"), REGION)
     yield started
-    stop_daemon(State(target="local", region=REGION, pid=started.pid))
+    stop_daemon(started)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +214,8 @@ def test_two_mappings_each_see_every_record(aws, role, code):
 
 
 def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):
-    endpoint, pid, secret = start_daemon(tmp_path / "second", REGION)
+    started = start_daemon(tmp_path / "second", REGION)
+    endpoint, secret = started.endpoint, started.secret
     try:
         client = local_client("dynamodb", endpoint, REGION, secret)
         client.create_table(
@@ -240,7 +240,7 @@ def test_the_daemon_stops_gracefully_with_mappings(tmp_path, aws):
         lam.create_event_source_mapping(FunctionName="f", EventSourceArn=stream, StartingPosition="LATEST")
         client.put_item(TableName="t", Item={"k": {"S": "x"}})
     finally:
-        assert stop_daemon(State(target="local", region=REGION, pid=pid), timeout=30)
+        assert stop_daemon(started, timeout=30)
     assert ping(endpoint, secret) is None
     log = (tmp_path / "second" / "daemon.log").read_text()
     assert "Traceback" not in log

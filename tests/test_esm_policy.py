@@ -33,9 +33,7 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
 def records(count: int, arrival: float = NOW - 10, first_index: int = 10) -> list[Record]:
     """``count`` records at stream indexes 10, 12, 14... (the gaps: other lanes' or filtered-out records)."""
     return [
-        Record(
-            seq=100 + n, arrival=arrival, partition_key=f"k{n}", lambda_json=b"{}", index=first_index + 2 * n
-        )
+        Record(seq=100 + n, arrival=arrival, partition_key=f"k{n}", lambda_json=b"{}", index=first_index + 2 * n)
         for n in range(count)
     ]
 

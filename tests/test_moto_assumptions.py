@@ -3,7 +3,7 @@
 Every module of ours that reaches into moto beyond its HTTP API is covered here:
 - emulator/streams (moto_patches, checks, ttl): the table and stream internals it patches;
 - emulator/server: moto's WSGI dispatcher, its request handler and the warm-up;
-- emulator/snapshot: the backends it pickles and puts back;
+- emulator/store: moto's clock and random source it fixes, the SQS deletion it journals;
 - emulator/esm (api, target): the Lambda backend it resolves functions in, and the SQS and
   SNS backends it delivers OnFailure records to in-process;
 - emulator/runtime (moto_backends, logs): the Lambda and logs backends Invoke reads and writes.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import inspect
 import json
-import pickle
 import threading
 import time
 import uuid
@@ -210,38 +209,47 @@ def test_the_request_handler_is_one_werkzeug_serves_with():
     assert issubclass(MotoRequestHandler, WSGIRequestHandler)
 
 
-# ---------------------------------------------------------------- emulator/snapshot
+# ---------------------------------------------------------------- emulator/store
 
 
-class _NoMappings:
-    def all(self) -> list:
-        return []
+def test_moto_takes_its_time_and_randomness_where_the_store_freezes_and_seeds_them():
+    # store/context.py: moto.core.utils.utcnow reads that module's `datetime` (replaced by a
+    # clock that answers the running effect's time), and mock_random's ids all come from
+    # getrandbits (answered by the effect's seeded generator).
+    import moto.core.utils as moto_utils
+    from moto.moto_api._internal import mock_random
+
+    from ddbstream.emulator.store.context import running
+
+    def made() -> tuple:
+        return (moto_utils.utcnow(), moto_utils.unix_time_millis(), mock_random.uuid4(), mock_random.get_random_hex(8))
+
+    with running(1_000_000.5, 7):
+        first = made()
+    with running(1_000_000.5, 7):
+        assert made() == first
+    assert first[1] == 1_000_000_500
+    assert moto_utils.utcnow() > first[0]  # outside an effect: the real clock
 
 
-def test_the_snapshot_pickles_the_backends_with_their_resources(tmp_path):
-    # snapshot.save pickles dict(get_backend(service)) for each pipeline service (its pickler
-    # handles moto's locks, weak-value maps and lambda defaultdicts); restore puts them back
-    # with BackendDict.clear() and update().
-    from ddbstream.emulator import snapshot
+def test_sqs_deletes_a_message_by_receipt_handle_on_its_queue():
+    # store/sqs_hooks.py wraps Queue.delete_message(receipt_handle) and reads the queue's
+    # _messages, each message's id and had_receipt_handle().
+    from moto.sqs.models import Queue
 
+    assert list(inspect.signature(Queue.delete_message).parameters) == ["self", "receipt_handle"]
     name = f"assumptions-{uuid.uuid4().hex[:8]}"
     sqs = get_backend("sqs")[ACCOUNT][REGION]
-    sqs.create_queue(name)
-    sqs.send_message(name, "kept")
-    get_backend("sns")[ACCOUNT][REGION].create_topic(name)
-    path = tmp_path / "snapshot.pickle"
+    queue = sqs.create_queue(name)
     try:
-        assert snapshot.save(path, _NoMappings())
-        document = pickle.loads(path.read_bytes())
+        sent = sqs.send_message(name, "kept")
+        (received,) = sqs.receive_message(name, 10, 0, 30)
+        assert received.id == sent.id and received.had_receipt_handle(received.receipt_handle)
+        assert [m.id for m in queue._messages] == [sent.id]
+        sqs.delete_message(name, received.receipt_handle)
+        assert queue._messages == []
     finally:
         sqs.delete_queue(name)
-    queue = document["backends"]["sqs"][ACCOUNT][REGION].queues[name]
-    assert [m.body for m in queue._messages] == ["kept"]
-    assert document["mappings"] == []
-    backend = get_backend("sqs")
-    assert callable(backend.clear) and callable(backend.update) and isinstance(dict(backend), dict)
-    # restore then walks each table's stream_shard (test_table_attributes_used_by_streams).
-    assert isinstance(dynamodb_backends[ACCOUNT][REGION].tables, dict)
 
 
 # ---------------------------------------------------------------- emulator/esm

@@ -198,7 +198,7 @@ def test_client_disconnecting_mid_request(fault_stack):
 def test_down_while_a_batch_is_in_flight(fault_stack):
     """`down` waits for the in-flight batch: the daemon has been told to stop, yet it keeps
     running until the handler is released and finishes (its marker file appears); only then
-    does it exit (and save the stack; tests/test_snapshot_e2e.py covers what comes back)."""
+    does it exit (what comes back at the next `up`: tests/test_crash_safety_e2e.py)."""
     project, info, clients, markers = fault_stack
     _put(clients, "slowpoke", fault="slow")
     arn = info["resources"]["stream_arn"]

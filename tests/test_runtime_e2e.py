@@ -20,7 +20,6 @@ from support import wait_until
 from ddbstream.clients import local_client
 from ddbstream.daemon import ping, start_daemon, stop_daemon
 from ddbstream.stack_secret import SECRET_ACCESS_KEY
-from ddbstream.state import State
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions"
 # The same cases for each language: (fixtures directory, runtime). Node.js fixtures are ok.js, ...
@@ -85,7 +84,7 @@ def daemon(tmp_path_factory):
             else:
                 os.environ[name] = value
     yield started
-    stop_daemon(State(target="local", region=REGION, pid=started.pid))
+    stop_daemon(started)
 
 
 @pytest.fixture(scope="module")
@@ -504,7 +503,8 @@ def test_aws_cli_invoke(clients, make_function, daemon, tmp_path):
 def test_stopping_the_daemon_stops_its_workers(tmp_path):
     from ddbstream.daemon import pid_running
 
-    endpoint, pid, secret = start_daemon(tmp_path / "own", REGION)
+    started = start_daemon(tmp_path / "own", REGION)
+    endpoint, secret = started.endpoint, started.secret
     try:
         lam = local_client("lambda", endpoint, REGION, secret)
         role_arn = local_client("iam", endpoint, REGION, secret).create_role(
@@ -520,5 +520,5 @@ def test_stopping_the_daemon_stops_its_workers(tmp_path):
         worker_pid = json.loads(lam.invoke(FunctionName="ok", Payload=b"{}")["Payload"].read())["pid"]
         assert pid_running(worker_pid)
     finally:
-        assert stop_daemon(State(target="local", region=REGION, pid=pid))
+        assert stop_daemon(started)
     assert not pid_running(worker_pid), "no worker outlives the daemon"

@@ -9,7 +9,7 @@ import time
 from datetime import UTC
 
 import pytest
-from esm_support import InThreadDaemon, wait_until
+from esm_support import IN_THREAD_TOKEN, InThreadDaemon, wait_until
 from test_dlq import Pipeline
 
 from ddbstream.errors import ExitCode
@@ -40,6 +40,7 @@ def state_of(pipeline: Pipeline) -> State:
         endpoint=pipeline.daemon.endpoint,
         pid=os.getpid(),
         secret="testing",  # the in-thread daemon's secret (tests/esm_support.py)
+        token=IN_THREAD_TOKEN,
         started_at=time.time() - 90,
         resources={
             "table_name": pipeline.table,

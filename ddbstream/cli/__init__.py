@@ -32,6 +32,7 @@ COMMAND_MODULES = {
     "demo": "demo",
     "load": "load",
     "env": "env",
+    "api": "api",
 }
 
 

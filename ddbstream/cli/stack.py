@@ -141,17 +141,27 @@ def _stop_local(forget: bool) -> None:
     from ddbstream.cli.common import project_state_dir
     from ddbstream.cli.output import note
     from ddbstream.cli.ui import ConsoleUI
-    from ddbstream.errors import NoStack
-    from ddbstream.targets import make_target
+    from ddbstream.daemon import LOG_FILE, Stopped
+    from ddbstream.errors import DaemonError, NoStack
+    from ddbstream.targets.local import LocalTarget
 
-    local = make_target("local", project_state_dir(), ConsoleUI())
+    directory = project_state_dir()
+    local = LocalTarget(directory, ConsoleUI())
     if not (local.destroy() if forget else local.down()):
         raise NoStack()
-    note(
-        "local stack destroyed: the next 'up' starts empty"
-        if forget
-        else "local stack stopped (saved for the next 'up'; 'ddbstream destroy' forgets it)"
-    )
+    if forget:
+        note("local stack destroyed: the next 'up' starts empty")
+    elif local.stopped is Stopped.SAVED:
+        note("local stack stopped (saved for the next 'up'; 'ddbstream destroy' forgets it)")
+    elif local.stopped is Stopped.KILLED:
+        raise DaemonError(
+            "the local daemon did not stop within its longest function timeout (+30 s) and was killed: "
+            f"the batches it was running will be delivered again at the next 'up' (see {directory / LOG_FILE})"
+        )
+    else:
+        raise DaemonError(
+            f"the local daemon stopped without confirming that it saved the stack: see {directory / LOG_FILE}"
+        )
 
 
 def _deployed_target() -> str | None:

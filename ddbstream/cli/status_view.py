@@ -100,7 +100,26 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, Rows, str | None]]:
     daemon = report.get("daemon")
     if daemon is not None:
         sections.append(("local daemon", _daemon_rows(daemon), None))
+    for api in report.get("apis") or []:
+        sections.append((f"http api {api['name']} ({api['apiId']})", _api_rows(api), None))
+    if report.get("bus"):
+        sections.append(("event bus rules", [_rule_row(rule) for rule in report["bus"]], None))
     return sections
+
+
+def _api_rows(api: dict[str, Any]) -> Rows:
+    last = api.get("last_5xx")
+    return [
+        ("url", api.get("url") or "not deployed (no $default stage)"),
+        ("routes", ", ".join(api.get("routes") or []) or None),
+        ("requests", api.get("requests")),
+        ("last 5xx", _good(f"{last['status']} on {last['route']}", False) if last else None),
+    ]
+
+
+def _rule_row(rule: dict[str, Any]) -> tuple[str, Text]:
+    counts = f"{rule['matched']} matched, {rule['delivered']} delivered, {rule['failed']} failed"
+    return rule["rule"].rsplit(":", 1)[-1], _good(counts, not rule["failed"])
 
 
 def _table_section(table: dict[str, Any]) -> tuple[str, Rows, None]:

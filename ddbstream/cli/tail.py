@@ -38,6 +38,9 @@ def tail(
     request_id: Annotated[
         Optional[str], typer.Option("--request-id", help="Only the lines of this invocation.")
     ] = None,
+    bus: Annotated[
+        bool, typer.Option("--bus", help="The events the local event bus delivered to its rules' targets instead.")
+    ] = False,
 ) -> None:
     """Show the consumer's log lines (Lambda's START/END folded, REPORT summarised, errors in red).
 
@@ -45,8 +48,13 @@ def tail(
     """
     from ddbstream.logs import Renderer, compile_grep
 
-    renderer = Renderer(fmt.lower(), compile_grep(grep), request_id)
     since_ms, until_ms = _time_range(since, until, follow)
+    if bus:
+        from ddbstream.cli.tail_bus import tail_bus
+
+        tail_bus(since_ms, follow, fmt.lower())
+        return
+    renderer = Renderer(fmt.lower(), compile_grep(grep), request_id)
     stream = _consumer_tail(function, filter_pattern, since_ms, until_ms, follow)
     _print_events(stream, renderer, filtered=bool(grep or filter_pattern or request_id))
 

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ddbstream.emulator import esm, runtime, streams
+from ddbstream.emulator import apigw, esm, events, runtime, streams
+from ddbstream.emulator.apigw import ApiGateway
 from ddbstream.emulator.esm import Engine
+from ddbstream.emulator.events import EventBus
 from ddbstream.emulator.runtime import LambdaRuntime
 from ddbstream.emulator.server import Emulator
 from ddbstream.emulator.store import restore
@@ -27,6 +29,8 @@ class Daemon:
     streams: StreamRegistry
     runtime: LambdaRuntime
     engine: Engine
+    bus: EventBus | None = None  # EventBridge delivery (emulator/events/)
+    apis: ApiGateway | None = None  # the HTTP APIs' listener (emulator/apigw/)
 
 
 def build_daemon(region: str = "us-east-1", secret: str = "testing") -> Daemon:
@@ -35,17 +39,19 @@ def build_daemon(region: str = "us-east-1", secret: str = "testing") -> Daemon:
     registry = streams.install(emulator)
     lambda_runtime = runtime.install(emulator)
     engine = esm.install(emulator, streams=registry, runtime=lambda_runtime)
-    emulator.component_names = ["esm", "runtime", "streams"]
-    return Daemon(emulator, registry, lambda_runtime, engine)
+    bus = events.install(emulator, runtime=lambda_runtime)
+    gateway = apigw.install(emulator, runtime=lambda_runtime)
+    emulator.component_names = ["apigw", "esm", "events", "runtime", "streams"]
+    return Daemon(emulator, registry, lambda_runtime, engine, bus, gateway)
 
 
-def keep_in_store(daemon: Daemon, path: Path) -> Callable[[], None]:
+def keep_in_store(daemon: Daemon, path: Path, progress: Callable[[], None] = lambda: None) -> Callable[[], None]:
     """Restore the daemon from the durable store at ``path`` and keep every change in it (emulator/store/).
 
     Sets what came back (or why nothing did) as the health document's ``restored``; returns
     what closes the store once the daemon has drained.
     """
     file, unreadable = restore.open_store(path)
-    restored = restore.restore(file, daemon.emulator, daemon.streams, daemon.engine)
+    restored = restore.restore(file, daemon.emulator, daemon.streams, daemon.engine, progress)
     daemon.emulator.restored = unreadable or restored
     return lambda: restore.close(file, daemon.engine)

@@ -43,6 +43,7 @@ class Emulator:
     component_names: list[str] = field(default_factory=list)  # listed by the health route (set by daemon.py)
     restored: str | None = None  # what the durable store brought back at start (emulator/store/)
     secret: str = "testing"  # the stack secret every request must carry (emulator/guard.py)
+    token: str = ""  # names this daemon process on the health route (the CLI checks it before signalling)
     _shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -74,6 +75,7 @@ class Emulator:
                 "region": self.region,
                 "components": sorted(self.component_names),
                 "restored": self.restored,
+                "token": self.token,
             }
         )
 

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from ddbstream.clients import local_client
-from ddbstream.daemon import READY_FILE, DaemonLaunch, daemon_alive, kept_files, stop_daemon
+from ddbstream.daemon import (
+    READY_FILE,
+    DaemonLaunch,
+    Stopped,
+    daemon_alive,
+    directory_owner,
+    kept_files,
+    stop_daemon,
+)
 from ddbstream.errors import DaemonError
 from ddbstream.interpreters import local_interpreter
 from ddbstream.pipeline import Pipeline
 from ddbstream.provision import provision
 from ddbstream.spec import Spec
-from ddbstream.state import FAKE_ACCOUNT, State, read_state, remove_state, write_state
+from ddbstream.state import (
+    FAKE_ACCOUNT,
+    State,
+    StateError,
+    check_writable,
+    project_lock,
+    read_state,
+    remove_state,
+    write_state,
+)
 from ddbstream.targets.base import Progress, TargetUI
 
 DEFAULT_REGION = "us-east-1"  # where a daemon started before the spec is read runs (it restarts if the spec differs)
@@ -28,19 +47,38 @@ class LocalTarget:
         self.ui = ui
         self.port = port
         self._launch: DaemonLaunch | None = None
+        self._lock: ExitStack | None = None  # the project's lock, held from prepare() to the end of up()
+        self.stopped = Stopped.NOT_RUNNING  # how the last down() or destroy() stop went
 
     def prepare(self) -> None:
-        """Start a daemon now if none runs, so that it boots while the caller reads the spec."""
-        if self._running() is None:
-            self._launch = DaemonLaunch(self.directory, DEFAULT_REGION, self.port)
+        """Take the project's lock; start a daemon now if none runs, so that it boots while the caller
+        reads the spec."""
+        self._take_lock("up")
+        try:
+            if self._running() is None:
+                self._stop_unrecorded()
+                self._launch = DaemonLaunch(self.directory, DEFAULT_REGION, self.port)
+        except BaseException:
+            self.cancel()
+            raise
 
     def cancel(self) -> None:
-        if self._launch is not None:
-            self._launch.cancel()
-            self._launch = None
+        """Stop a daemon prepare() started that up() did not use, and release the lock."""
+        self._drop_launch()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def up(self, spec: Spec) -> tuple[Pipeline, list[str]]:
         """Ensure a daemon runs, provision the spec into it; return (pipeline, drift notes)."""
+        if self._lock is None:
+            self.prepare()
+        try:
+            return self._up(spec)
+        finally:
+            self.cancel()
+
+    def _up(self, spec: Spec) -> tuple[Pipeline, list[str]]:
         region = spec["aws_region"]
         # Said before anything starts: RuntimeUnavailable (no node), or a stand-in interpreter.
         stand_in = local_interpreter(spec["lambda_runtime"]).warning
@@ -65,29 +103,80 @@ class LocalTarget:
         return Pipeline.from_state(state), notes
 
     def down(self) -> bool:
-        """Stop the daemon (if any) and forget the state; True when a daemon was stopped."""
-        state = read_state(self.directory)
-        if state is None or not state.is_local:
+        """Stop the daemon (if any) and forget the state; True when a daemon was stopped.
+
+        ``stopped`` then says whether the daemon confirmed it saved the stack.
+        """
+        if not self.directory.is_dir():
             return False
-        stopped = stop_daemon(state)
-        remove_state(self.directory)
-        (self.directory / READY_FILE).unlink(missing_ok=True)
-        return stopped
+        with self._locked("down"):
+            return bool(self._stop())
 
     def destroy(self, spec: Spec | None = None) -> bool:
         """Stop the daemon and delete what it saved: the next `up` starts empty. True if anything went."""
-        stopped = self.down()
-        kept = kept_files(self.directory)
-        for path in kept:
-            path.unlink(missing_ok=True)
-        return stopped or bool(kept)
+        if not self.directory.is_dir():
+            return False
+        with self._locked("destroy"):
+            stopped = self._stop()
+            kept = kept_files(self.directory)
+            for path in kept:
+                path.unlink(missing_ok=True)
+            return bool(stopped) or bool(kept)
+
+    # ------------------------------------------------------------------ the lock
+
+    def _drop_launch(self) -> None:
+        if self._launch is not None:
+            self._launch.cancel()
+            self._launch = None
+
+    def _take_lock(self, command: str) -> None:
+        if self._lock is None:
+            stack = ExitStack()
+            stack.enter_context(project_lock(self.directory, command, self.ui.note))
+            self._lock = stack
+
+    @contextmanager
+    def _locked(self, command: str) -> Iterator[None]:
+        self._take_lock(command)
+        try:
+            yield
+        finally:
+            self.cancel()
 
     # ------------------------------------------------------------------ the daemon
 
     def _running(self) -> State | None:
-        """The state of this project's local daemon when it runs."""
+        """The state of this project's local daemon when it runs (StateError: state.json is unusable)."""
         state = read_state(self.directory)
         return state if state is not None and state.is_local and daemon_alive(state) else None
+
+    def _stop(self) -> Stopped:
+        """Stop the daemon state.json names, or else one serving the directory unrecorded; forget the state."""
+        check_writable(self.directory)  # first: the daemon saves the stack here, nothing stops if it cannot
+        try:
+            state, unusable = read_state(self.directory), None
+        except StateError as exc:
+            state, unusable = None, exc
+        if state is not None and not state.is_local:
+            return Stopped.NOT_RUNNING
+        stopped = stop_daemon(state, self.directory) if state is not None else Stopped.NOT_RUNNING
+        if not stopped:
+            stopped = self._stop_unrecorded()
+        if unusable is not None and not stopped:
+            raise unusable  # nothing says the file was a local stack's: it stays for the person to look at
+        remove_state(self.directory)
+        (self.directory / READY_FILE).unlink(missing_ok=True)
+        self.stopped = stopped
+        return stopped
+
+    def _stop_unrecorded(self) -> Stopped:
+        """Stop a daemon that serves this directory though no usable state.json names it (it saves first)."""
+        owner = directory_owner(self.directory)
+        if owner is None:
+            return Stopped.NOT_RUNNING
+        self.ui.note(f"stopping the local daemon (pid {owner.pid}) that state.json no longer names")
+        return stop_daemon(owner, self.directory)
 
     def _daemon_for(self, region: str, progress: Progress) -> tuple[State, str | None]:
         """The running daemon's state (refused when it cannot serve ``region``/port), else a new daemon's.
@@ -97,7 +186,7 @@ class LocalTarget:
         state = self._running()
         if state is None:
             return self._start(region, progress)
-        self.cancel()
+        self._drop_launch()
         if state.region != region:
             raise DaemonError(
                 f"the local stack runs in {state.region}, the spec says {region}: run 'ddbstream down' first"
@@ -125,6 +214,7 @@ class LocalTarget:
             pid=pid,
             started_at=time.time(),
             secret=launch.secret,
+            token=launch.token,
         )
         write_state(self.directory, state)
         return state, launch.restored

@@ -53,6 +53,7 @@ LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
             "ddbstream.table",
             "ddbstream.samples",
             "ddbstream.events",
+            "ddbstream.http_api",
         ),
     ),
     "cli": (3, ("ddbstream.cli", "ddbstream.__main__")),

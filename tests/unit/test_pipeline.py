@@ -107,5 +107,7 @@ def test_targets_are_made_by_name(tmp_path):
 def test_local_down_and_destroy_without_a_stack(tmp_path):
     local = make_target("local", tmp_path, SilentUI())
     assert local.down() is False and local.destroy() is False
-    (tmp_path / "snapshot.pickle").write_bytes(b"saved")
-    assert local.destroy() is True and not (tmp_path / "snapshot.pickle").exists()
+    kept = ["store.sqlite3", "store.sqlite3-wal", "snapshot.pickle"]  # the store, and an older version's pickle
+    for name in kept:
+        (tmp_path / name).write_bytes(b"saved")
+    assert local.destroy() is True and not any((tmp_path / name).exists() for name in kept)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ddbstream.emulator.runtime.model import FunctionConfig, Invocation, InvokeError, InvokeResult, Throttled
 from ddbstream.emulator.runtime.moto_backends import logs_backend, resolve_function
-from ddbstream.emulator.runtime.worker import Worker
+from ddbstream.emulator.runtime.worker import INIT_TIMEOUT, Worker
 
 log = logging.getLogger("ddbstream.emulator.runtime")
 
@@ -31,6 +31,7 @@ MAX_SYNC_REQUEST = 6_291_456
 MAX_ASYNC_REQUEST = 262_144
 IDLE_TTL = float(os.environ.get("DDBSTREAM_LAMBDA_IDLE_SECONDS", "600"))
 DRAIN_TIMEOUT = 60.0
+DRAIN_MARGIN = 5.0  # beyond the longest function timeout (plus its init phase) when draining
 ASYNC_CONCURRENCY = 16
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
@@ -50,8 +51,7 @@ class LambdaRuntime:
         self.account = account
         self._endpoint = endpoint
         self.access_key = access_key  # the stack secret, given to workers as their AWS_ACCESS_KEY_ID
-        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="ddbstream-lambda-"))
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.work_dir: Path | None = work_dir  # made at the first extraction (a temporary one if None)
         self._lock = threading.Condition()
         self._idle: dict[tuple[str, str], list[Worker]] = {}
         self._fingerprints: dict[tuple[str, str], FunctionConfig] = {}
@@ -73,10 +73,20 @@ class LambdaRuntime:
         """The function's config and code zip, read from moto's Lambda backend now."""
         return resolve_function(function, qualifier, self.region, self.account)
 
+    def use_work_dir(self, directory: Path) -> None:
+        """Extract code in a directory of this process's own under ``directory`` from now on; what
+        earlier daemons left there goes. (Per process: a daemon whose state directory was replaced
+        removes its own work directory by name as it stops, never the next daemon's.)"""
+        shutil.rmtree(directory, ignore_errors=True)
+        self.work_dir = directory / str(os.getpid())
+
     def code_dir(self, config: FunctionConfig, code: bytes) -> Path:
         """The function's zip extracted once per code hash (atomically: extract, then rename)."""
-        target = self.work_dir / "code" / config.code_digest
         with self._extract_lock:
+            if self.work_dir is None:
+                self.work_dir = Path(tempfile.mkdtemp(prefix="ddbstream-lambda-"))
+            self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            target = self.work_dir / "code" / config.code_digest
             if not target.is_dir():
                 staging = Path(tempfile.mkdtemp(dir=self.work_dir, prefix="extract-"))
                 try:
@@ -250,9 +260,14 @@ class LambdaRuntime:
             return len(self._busy) + sum(len(w) for w in self._idle.values())
 
     def shutdown(self, timeout: float = DRAIN_TIMEOUT) -> None:
-        """Refuse new invocations, let in-flight ones finish (bounded), stop every worker."""
-        deadline = time.monotonic() + timeout
+        """Refuse new invocations, let in-flight ones finish, stop every worker.
+
+        The wait lasts ``timeout`` seconds or, if longer, the longest function timeout (each
+        invocation ends by its own timeout at the latest, so none is cut short).
+        """
         with self._lock:
+            longest = max((config.timeout for config in self._fingerprints.values()), default=0.0)
+            deadline = time.monotonic() + max(timeout, longest + INIT_TIMEOUT + DRAIN_MARGIN)
             self._stopping = True
             while self._inflight > 0 and time.monotonic() < deadline:
                 self._lock.wait(max(0.0, min(0.5, deadline - time.monotonic())))
@@ -264,7 +279,8 @@ class LambdaRuntime:
             worker.stop()
         for stopper in list(self._stoppers):
             stopper.join(5)
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        if self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
 def _check_invocation_type(invocation_type: str) -> None:

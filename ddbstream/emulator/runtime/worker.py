@@ -9,6 +9,7 @@ an init failure ends the process and produces AWS's error payload; the pool then
 from __future__ import annotations
 
 import base64
+import ctypes
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -109,7 +111,7 @@ class Worker:
         """Start the runtime process with its stdout and stderr on one pipe read by a log pump."""
         read_fd, write_fd = os.pipe()
         try:
-            process = subprocess.Popen(
+            process = _popen_dying_with_daemon(
                 self.language.command(self.interpreter, self.config.handler, self.config.memory_mb),
                 cwd=code_dir,
                 env=self._environment(code_dir, endpoint),
@@ -386,6 +388,44 @@ class Worker:
         if cold and self.init_duration_ms is not None:
             report += f"\tInit Duration: {self.init_duration_ms:.2f} ms"
         return report
+
+
+# A child asked for PR_SET_PDEATHSIG gets the signal when the *thread* that forked it ends, so
+# workers are forked by one daemon thread that lives as long as the process (request threads come
+# and go, and a thread pool's threads end at interpreter exit while the daemon still drains).
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved now: the child only calls it
+_spawn_requests: queue.Queue[tuple[list[str], dict, Future]] = queue.Queue()
+_spawner_lock = threading.Lock()
+_spawner: threading.Thread | None = None
+
+
+def _popen_dying_with_daemon(command: list[str], **options) -> subprocess.Popen[bytes]:
+    """Popen whose process the kernel kills (SIGKILL) when the daemon dies, even by ``kill -9``."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = threading.Thread(target=_spawn_forever, name="lambda-spawner", daemon=True)
+            _spawner.start()
+    done: Future[subprocess.Popen[bytes]] = Future()
+    _spawn_requests.put((command, options, done))
+    return done.result()
+
+
+def _spawn_forever() -> None:
+    daemon_pid = os.getpid()
+
+    def in_child() -> None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != daemon_pid:  # the daemon died before the request took effect
+            os._exit(1)
+
+    while True:
+        command, options, done = _spawn_requests.get()
+        try:
+            done.set_result(subprocess.Popen(command, preexec_fn=in_child, **options))
+        except BaseException as exc:  # handed to the caller, who reports it
+            done.set_exception(exc)
 
 
 def _init_error_type(body: bytes) -> str:

@@ -86,7 +86,7 @@ class _ClockedDatetime(_datetime.datetime):
     """datetime whose now() is the running effect's time (moto.core.utils.utcnow calls it)."""
 
     @classmethod
-    def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+    def now(cls, tz: Any = None) -> Any:
         effect = current()
         if effect is None:
             return _datetime.datetime.now(tz)
@@ -105,7 +105,7 @@ def install_patches() -> None:
         clock = types.ModuleType("datetime")
         clock.__dict__.update(_datetime.__dict__)
         clock.datetime = _ClockedDatetime  # type: ignore[attr-defined]
-        moto_utils.datetime = clock  # type: ignore[attr-defined]
+        moto_utils.datetime = clock
 
         shared = type(mock_random)
 

@@ -33,6 +33,10 @@ class UnreadableStore(Exception):
     """The file is not a store this version can read (corrupt, or another format)."""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be opened or written at all (a read-only directory, say)."""
+
+
 @dataclass
 class Entry:
     """One journaled effect."""
@@ -50,9 +54,11 @@ class StoreFile:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
-        existed = path.exists()
-        if not existed:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private from the start
+        try:
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private from the start
+        except OSError as exc:
+            raise StoreUnavailable(f"{path}: {exc.strerror}") from None
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -61,6 +67,9 @@ class StoreFile:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             found = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        except sqlite3.OperationalError as exc:  # readable perhaps, but not writable here
+            self._close_quietly()
+            raise StoreUnavailable(f"{path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
             raise UnreadableStore(str(exc)) from None

@@ -24,7 +24,7 @@ from ddbstream.emulator.store.db import Entry, StoreFile
 log = logging.getLogger("ddbstream.emulator.store")
 
 T = TypeVar("T")
-Replayer = Callable[[Any], None]
+Replayer = Callable[[Any], object]
 
 
 class Journal:
@@ -40,15 +40,21 @@ class Journal:
         self._replayers[kind] = replayer
 
     def run(self, kind: str, payload: Any, action: Callable[[], T]) -> T:
-        """Run ``action`` (an effect described by the JSON-able ``payload``) and journal it."""
-        file = self.file
-        if file is None:
-            return action()
+        """Run ``action`` (an effect described by the JSON-able ``payload``) and journal it.
+
+        Waits while the journal is replayed at start (the TTL sweeper already runs then).
+        """
         with self.lock:
+            file = self.file
+            if file is None:
+                return action()
             at, seed = self.new_effect()
             with running(at, seed) as effect:
                 result = action()
-            file.append(kind, at, seed, payload, effect.stamps)
+            try:
+                file.append(kind, at, seed, payload, effect.stamps)
+            except Exception:  # the effect happened; only its durability is lost (a full disk, say)
+                log.exception("could not journal a %s effect", kind)
         return result
 
     @staticmethod

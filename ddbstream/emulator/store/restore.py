@@ -3,9 +3,11 @@ then journal from there on."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from ddbstream.emulator.streams import StreamRegistry
 log = logging.getLogger("ddbstream.emulator.store")
 
 UNREADABLE_SUFFIX = ".unreadable"
+PROGRESS_EVERY = 500
 
 
 def open_store(path: Path) -> tuple[StoreFile, str | None]:
@@ -44,15 +47,24 @@ def open_store(path: Path) -> tuple[StoreFile, str | None]:
         return StoreFile(path), note
 
 
-def restore(file: StoreFile, emulator: Emulator, registry: StreamRegistry, engine: Engine) -> str | None:
+def restore(
+    file: StoreFile,
+    emulator: Emulator,
+    registry: StreamRegistry,
+    engine: Engine,
+    progress: Callable[[], None] = lambda: None,
+) -> str | None:
     """Replay ``file`` into a daemon that serves nothing yet, then keep every change in it.
 
-    Returns what came back (None: nothing was kept).
+    ``progress`` is called every few hundred changes replayed. Returns what came back (None:
+    nothing was kept).
     """
     sqs_hooks.install()
+    _cache_moto_method_names()
     replayed = failed = 0
     started = time.monotonic()
     with JOURNAL.lock:
+        progress()
         for entry in file.entries():
             try:
                 JOURNAL.replay(entry, partial(_replay_http, emulator.moto_app))
@@ -60,6 +72,8 @@ def restore(file: StoreFile, emulator: Emulator, registry: StreamRegistry, engin
                 log.exception("replaying a %s entry failed", entry.kind)
                 failed += 1
             replayed += 1
+            if replayed % PROGRESS_EVERY == 0:
+                progress()
         mappings = restore_mappings(file, registry, engine)
         engine.store = KeptMappings(file)
         JOURNAL.file = file
@@ -79,6 +93,16 @@ def close(file: StoreFile, engine: Engine) -> None:
         JOURNAL.file = None
         engine.store = None
         file.close()
+
+
+def _cache_moto_method_names() -> None:
+    """moto lists a handler class's methods (inspect.getmembers) at every request; they do not
+    change once the daemon's patches are in, and the replay makes thousands of requests."""
+    import moto.core.responses as moto_responses
+
+    names = moto_responses.method_names_from_class
+    if not hasattr(names, "cache_info"):
+        moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(names)
 
 
 def _replay_http(app: Any, request: bytes) -> None:

@@ -21,7 +21,7 @@ _installed = False
 def _delete_message(original: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
     def delete_message(queue: Any, receipt_handle: str) -> None:
         if replaying():
-            removed = set(stamp("sqs-deleted", list))
+            removed: set[str] = set(stamp("sqs-deleted", list))
             queue._messages = [m for m in queue._messages if m.id not in removed]
             return
         stamp("sqs-deleted", lambda: [m.id for m in queue._messages if m.had_receipt_handle(receipt_handle)])
@@ -38,5 +38,5 @@ def install() -> None:
             return
         from moto.sqs.models import Queue
 
-        Queue.delete_message = _delete_message(Queue.delete_message)
+        Queue.delete_message = _delete_message(Queue.delete_message)  # type: ignore[method-assign,assignment]
         _installed = True

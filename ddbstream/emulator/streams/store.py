@@ -238,22 +238,22 @@ class Stream:
                 del column[:head]
             self._head = 0
 
-    def _record_at(self, position: int) -> Record:
-        return Record(
-            self.start_seq + self._offsets[position],
-            self._arrivals[position],
-            self._keys[position],
-            self._packer.unpack(self._packed[position]),
-            self.first_index + position - self._head,
-        )
-
     def read(self, index: int, limit: int) -> list[Record]:
         """Up to ``limit`` records from logical index ``index`` (trimmed ones are skipped)."""
         with self.cond:
             self._trim_locked()
             start = self._head + max(index - self.first_index, 0)
             stop = min(start + limit, len(self._offsets))
-            return [self._record_at(position) for position in range(start, stop)]
+            first = self.first_index + start - self._head
+            rows = zip(
+                self._offsets[start:stop], self._arrivals[start:stop], self._keys[start:stop], self._packed[start:stop]
+            )
+        # Inflated outside the lock: writers need not wait for a reader.
+        unpack, start_seq = self._packer.unpack, self.start_seq
+        return [
+            Record(start_seq + offset, arrival, key, unpack(packed), first + n)
+            for n, (offset, arrival, key, packed) in enumerate(rows)
+        ]
 
     def is_trimmed(self, index: int) -> bool:
         with self.cond:

@@ -79,7 +79,8 @@ def _delete(expired: dict) -> bool:
     table = dynamodb_backends[expired["account"]][expired["region"]].tables.get(expired["table"])
     if table is None:
         return False
-    hash_key, range_key = (DynamoType(part) if part is not None else None for part in expired["key"])
+    hash_part, range_part = expired["key"]
+    hash_key, range_key = DynamoType(hash_part), DynamoType(range_part) if range_part is not None else None
     with deleting_for_ttl():
         return table.delete_item(hash_key, range_key) is not None
 
