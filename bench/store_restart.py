@@ -20,23 +20,14 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support import make_project, run_cli, stack_state  # noqa: E402
+from support import make_project, run_cli, stack_client, stack_state  # noqa: E402
 
 
 def _client(project: Path, service: str):
-    state = stack_state(project)
-    return boto3.client(
-        service,
-        endpoint_url=state["endpoint"],
-        region_name=state["region"],
-        aws_access_key_id=state["secret"],
-        aws_secret_access_key="bench",
-    )
+    return stack_client(project, service)
 
 
 def _write(project: Path, writes: int, threads: int = 4) -> float:

@@ -167,9 +167,9 @@ def directory_owner(directory: Path) -> Owner | None:
 class DaemonLaunch:
     """A daemon process just spawned; ``wait()`` returns once it answers its health ping."""
 
-    def __init__(self, directory: Path, region: str, port: int | None = None):
+    def __init__(self, directory: Path, region: str, port: int | None = None, cors_origins: tuple[str, ...] = ()):
         self.directory = directory.resolve()  # the daemon runs with this as its working directory
-        self.region, self.port = region, port
+        self.region, self.port, self.cors_origins = region, port, cors_origins
         self.directory.mkdir(parents=True, exist_ok=True)
         self.ready_file = self.directory / READY_FILE
         self.ready_file.unlink(missing_ok=True)
@@ -207,6 +207,7 @@ class DaemonLaunch:
             str(self.directory / STORE_FILE),
             "--token",
             self.token,
+            *(argument for origin in self.cors_origins for argument in ("--cors-origin", origin)),
         ]
 
     def wait(self) -> tuple[str, int]:

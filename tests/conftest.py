@@ -41,3 +41,16 @@ def stack(project):
     finally:
         if (project / ".ddbstream" / "state.json").exists():
             run_cli("down", cwd=project)
+
+
+# The folder a test lives in says what it exercises (tests/README.md); its marker follows.
+GROUPS = ("unit", "daemon", "e2e", "infra", "consumer")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).resolve().parent
+    for item in items:
+        group = Path(str(item.fspath)).resolve().relative_to(root).parts[0]
+        if group not in GROUPS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of tests/{{{','.join(GROUPS)}}}/")
+        item.add_marker(getattr(pytest.mark, group))

@@ -203,3 +203,55 @@ class InThreadDaemon:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+# Fails the records whose new image has "poison" until FIXED is set; logs every event it gets.
+HANDLER = """
+import json, os
+
+def handler(event, context):
+    print("EVENT " + json.dumps(event), flush=True)
+    if os.environ.get("FIXED"):
+        return {"batchItemFailures": []}
+    return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
+                                  for r in event["Records"] if "poison" in (r["dynamodb"].get("NewImage") or {})]}
+"""
+
+
+class PoisonPipeline:
+    """A table -> mapping -> function with an SQS on-failure destination, in an in-thread daemon."""
+
+    def __init__(self, daemon: InThreadDaemon):
+        self.daemon = daemon
+        self.table, self.stream_arn = daemon.table()
+        self.function = daemon.function(HANDLER)
+        self.queue_url, queue_arn = daemon.queue()
+        self.mapping = daemon.mapping(
+            self.function,
+            self.stream_arn,
+            StartingPosition="TRIM_HORIZON",
+            BatchSize=10,
+            MaximumRetryAttempts=0,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+            DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+        )
+        from ddbstream.dlq import DeadLetterQueue
+
+        self.queue = DeadLetterQueue(daemon.client("sqs"), self.queue_url, local=True)
+
+    def fix(self) -> None:
+        self.daemon.client("lambda").update_function_configuration(
+            FunctionName=self.function, Environment={"Variables": {"FIXED": "1"}}
+        )
+
+    def events(self) -> list[dict]:
+        """Every event the handler has logged, oldest first."""
+        logs = self.daemon.client("logs")
+        try:
+            found = logs.filter_log_events(logGroupName=f"/aws/lambda/{self.function}", interleaved=True)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+        return [json.loads(e["message"][6:]) for e in found if e["message"].startswith("EVENT ")]
+
+    def wait_for_messages(self, count: int) -> None:
+        wait_until(lambda: self.queue.depth()[0] >= count, 15, message=f"{count} DLQ message(s)")

@@ -60,6 +60,15 @@ def run_cli(
     )
 
 
+def fake_node(directory: Path, version: str) -> Path:
+    """A ``node`` in ``directory`` that says it is ``version`` and runs the real node for everything else."""
+    real = shutil.which("node")
+    script = directory / "node"
+    script.write_text(f'#!/bin/sh\n[ "$1" = --version ] && {{ echo {version}; exit 0; }}\nexec {real} "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
 def stack_state(project: Path) -> dict[str, Any]:
     """The project's state.json (endpoint, pid, secret, resources...)."""
     import json
@@ -67,7 +76,7 @@ def stack_state(project: Path) -> dict[str, Any]:
     return json.loads((project / ".ddbstream" / "state.json").read_text())
 
 
-def stack_client(project: Path, service: str) -> Any:
+def stack_client(project: Path, service: str, config: Any = None) -> Any:
     """A boto3 client for the project's running local stack, signed with the stack's secret."""
     import boto3
 
@@ -78,4 +87,5 @@ def stack_client(project: Path, service: str) -> Any:
         region_name=state["region"],
         aws_access_key_id=state["secret"],
         aws_secret_access_key="ddbstream-local",
+        config=config,
     )

@@ -25,6 +25,14 @@ def up(
     port: Annotated[
         Optional[int], typer.Option(help="Local daemon port on 127.0.0.1 (default: a free one).", min=1, max=65535)
     ] = None,
+    cors_origin: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--cors-origin",
+            help="A web origin (https://app.example:8443) the local daemon answers, when it starts; every other is refused. Repeatable.",
+            metavar="ORIGIN",
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (target aws).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the provisioned resources as JSON.")] = False,
     profile: ProfileOption = None,
@@ -43,7 +51,10 @@ def up(
 
     chosen = resolve_target(target)
     ui = ConsoleUI(verbose=verbose, assume_yes=yes)
-    stack = make_target(chosen, state_dir(find_infra_dir().parent), ui, port=port, profile=profile, region=region)
+    origins = tuple(_web_origin(value) for value in cors_origin or ())
+    stack = make_target(
+        chosen, state_dir(find_infra_dir().parent), ui, port=port, profile=profile, region=region, cors_origins=origins
+    )
     pipeline, notes = bring_up(stack, lambda: _checked_spec(var_file, var))
     for line in notes:
         note(f"[yellow]drift:[/] {escape(line)}")
@@ -58,6 +69,17 @@ def up(
         )
         return
     _print_summary(pipeline)
+
+
+def _web_origin(value: str) -> str:
+    """An origin as browsers send it (scheme://host[:port]); InvalidInput for anything else."""
+    import re
+
+    from ddbstream.errors import InvalidInput
+
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", value):
+        raise InvalidInput(f"--cors-origin {value!r} is not a web origin such as https://app.example:8443")
+    return value
 
 
 def _checked_spec(var_files: list[str] | None, overrides: list[str] | None):

@@ -31,8 +31,9 @@ def make_target(
     port: int | None = None,
     profile: str | None = None,
     region: str | None = None,
+    cors_origins: tuple[str, ...] = (),
 ) -> Target:
     """The target called ``name``, keeping its files in ``directory`` (options a target has no use for are ignored)."""
     if name == "aws":
         return AwsTarget(directory, ui, profile=profile, region=region)
-    return LocalTarget(directory, ui, port=port)
+    return LocalTarget(directory, ui, port=port, cors_origins=cors_origins)

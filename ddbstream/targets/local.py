@@ -42,10 +42,11 @@ class LocalTarget:
 
     name = "local"
 
-    def __init__(self, directory: Path, ui: TargetUI, port: int | None = None):
+    def __init__(self, directory: Path, ui: TargetUI, port: int | None = None, cors_origins: tuple[str, ...] = ()):
         self.directory = directory
         self.ui = ui
         self.port = port
+        self.cors_origins = cors_origins  # web origins the daemon answers (it refuses every other)
         self._launch: DaemonLaunch | None = None
         self._lock: ExitStack | None = None  # the project's lock, held from prepare() to the end of up()
         self.stopped = Stopped.NOT_RUNNING  # how the last down() or destroy() stop went
@@ -57,7 +58,7 @@ class LocalTarget:
         try:
             if self._running() is None:
                 self._stop_unrecorded()
-                self._launch = DaemonLaunch(self.directory, DEFAULT_REGION, self.port)
+                self._launch = DaemonLaunch(self.directory, DEFAULT_REGION, self.port, self.cors_origins)
         except BaseException:
             self.cancel()
             raise
@@ -204,7 +205,7 @@ class LocalTarget:
         if launch is None or (launch.region, launch.port) != (region, self.port):
             if launch is not None:
                 launch.cancel()
-            launch = DaemonLaunch(self.directory, region, self.port)
+            launch = DaemonLaunch(self.directory, region, self.port, self.cors_origins)
         endpoint, pid = launch.wait()
         state = State(
             target="local",

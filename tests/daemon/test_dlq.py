@@ -8,7 +8,7 @@ import math
 import time
 
 import pytest
-from esm_support import InThreadDaemon, wait_until
+from esm_support import InThreadDaemon, PoisonPipeline, wait_until
 
 from ddbstream.dlq import (
     STREAM_RETENTION_SECONDS,
@@ -22,55 +22,6 @@ from ddbstream.dlq import (
 )
 from ddbstream.errors import AwsError, NotFound
 
-# Fails the records whose new image has "poison" until FIXED is set; logs every event it gets.
-HANDLER = """
-import json, os
-
-def handler(event, context):
-    print("EVENT " + json.dumps(event), flush=True)
-    if os.environ.get("FIXED"):
-        return {"batchItemFailures": []}
-    return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
-                                  for r in event["Records"] if "poison" in (r["dynamodb"].get("NewImage") or {})]}
-"""
-
-
-class Pipeline:
-    """A table -> mapping -> function with an SQS on-failure destination, in an in-thread daemon."""
-
-    def __init__(self, daemon: InThreadDaemon):
-        self.daemon = daemon
-        self.table, self.stream_arn = daemon.table()
-        self.function = daemon.function(HANDLER)
-        self.queue_url, queue_arn = daemon.queue()
-        self.mapping = daemon.mapping(
-            self.function,
-            self.stream_arn,
-            StartingPosition="TRIM_HORIZON",
-            BatchSize=10,
-            MaximumRetryAttempts=0,
-            FunctionResponseTypes=["ReportBatchItemFailures"],
-            DestinationConfig={"OnFailure": {"Destination": queue_arn}},
-        )
-        self.queue = DeadLetterQueue(daemon.client("sqs"), self.queue_url, local=True)
-
-    def fix(self) -> None:
-        self.daemon.client("lambda").update_function_configuration(
-            FunctionName=self.function, Environment={"Variables": {"FIXED": "1"}}
-        )
-
-    def events(self) -> list[dict]:
-        """Every event the handler has logged, oldest first."""
-        logs = self.daemon.client("logs")
-        try:
-            found = logs.filter_log_events(logGroupName=f"/aws/lambda/{self.function}", interleaved=True)["events"]
-        except logs.exceptions.ResourceNotFoundException:
-            return []
-        return [json.loads(e["message"][6:]) for e in found if e["message"].startswith("EVENT ")]
-
-    def wait_for_messages(self, count: int) -> None:
-        wait_until(lambda: self.queue.depth()[0] >= count, 15, message=f"{count} DLQ message(s)")
-
 
 @pytest.fixture(scope="module")
 def daemon():
@@ -81,7 +32,7 @@ def daemon():
 
 @pytest.fixture(scope="module")
 def pipeline(daemon):
-    pipeline = Pipeline(daemon)
+    pipeline = PoisonPipeline(daemon)
     pipeline.daemon.put(pipeline.table, "good-1", name="Ann")
     wait_until(pipeline.events, 30, message="the first invocation")
     pipeline.daemon.put(pipeline.table, "bad-1", name="Bob", poison=1)
@@ -239,7 +190,7 @@ def test_peek_reaches_past_ten_messages_and_releases_them(daemon):
 
 
 def test_records_trimmed_from_the_stream_are_reported(daemon, monkeypatch):
-    pipeline = Pipeline(daemon)
+    pipeline = PoisonPipeline(daemon)
     pipeline.daemon.put(pipeline.table, "bad-2", poison=1)
     pipeline.wait_for_messages(1)
     message = pipeline.queue.peek()[0]

@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from support import wait_until
+from support import fake_node, wait_until
 
 from ddbstream.emulator.runtime import InvokeError, LambdaRuntime
 from ddbstream.emulator.runtime.languages import NODE_BOOTSTRAP, Interpreter, NodeLanguage, language_for
@@ -27,7 +27,7 @@ from ddbstream.errors import RuntimeUnavailable
 from ddbstream.events import make_stream_record
 from ddbstream.interpreters import local_interpreter
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions_node"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions_node"
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 CONSOLE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t(\S+)\t(INFO|WARN|ERROR|DEBUG|TRACE)\t(.*)$", re.S)
@@ -83,14 +83,6 @@ def test_no_node_is_one_clear_error(monkeypatch, tmp_path):
     assert unavailable.value.message == (
         f"runtime nodejs20.x needs Node.js, but DDBSTREAM_NODE={tmp_path / 'no-node'} is not an executable"
     )
-
-
-def fake_node(directory: Path, version: str) -> Path:
-    """A node that says it is ``version`` and runs the real node for everything else."""
-    script = directory / "node"
-    script.write_text(f'#!/bin/sh\n[ "$1" = --version ] && {{ echo {version}; exit 0; }}\nexec {NODE} "$@"\n')
-    script.chmod(0o755)
-    return script
 
 
 def test_another_major_runs_on_the_local_node_with_a_notice(monkeypatch, tmp_path):

@@ -19,7 +19,7 @@ from support import cli_env, make_project, run_cli, stack_client, wait_until
 
 from ddbstream.cli.output import escape, note, safe, safe_json
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "hostile"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 
 # Raw sequences that must never reach the output: erase screen, OSC (window title, hyperlink), BEL,
 # C1 CSI, a right-to-left override.

@@ -9,8 +9,7 @@ import time
 from datetime import UTC
 
 import pytest
-from esm_support import IN_THREAD_TOKEN, InThreadDaemon, wait_until
-from test_dlq import Pipeline
+from esm_support import IN_THREAD_TOKEN, InThreadDaemon, PoisonPipeline, wait_until
 
 from ddbstream.errors import ExitCode
 from ddbstream.pipeline import Pipeline as Deployed
@@ -27,13 +26,13 @@ def daemon():
 
 @pytest.fixture(scope="module")
 def pipeline(daemon):
-    pipeline = Pipeline(daemon)
+    pipeline = PoisonPipeline(daemon)
     daemon.put(pipeline.table, "good-1", name="Ann")
     wait_until(pipeline.events, 30, message="the first invocation")
     return pipeline
 
 
-def state_of(pipeline: Pipeline) -> State:
+def state_of(pipeline: PoisonPipeline) -> State:
     return State(
         target="local",
         region="us-east-1",

@@ -21,7 +21,7 @@ from ddbstream.emulator.runtime.languages import Interpreter, Language, PythonLa
 from ddbstream.emulator.runtime.logs import MAX_EVENT_BYTES, LogPump, LogStreamWriter, split_message, stream_name
 from ddbstream.stack_secret import SECRET_ACCESS_KEY
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions"
 
 
 class FakeLogs:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from esm_support import InThreadDaemon
+from infra_support import ACCOUNT, REGION, Module, blocks
 from support import REPO, make_project
-from test_infra_hcl import ACCOUNT, REGION, Module, _blocks
 
 from ddbstream.clients import local_client
 from ddbstream.provision import provision
@@ -359,7 +359,7 @@ def test_audit_bucket(sides):
     assert terraform_rules[0]["Transitions"][0]["Days"] == 45 and terraform_rules[0]["Expiration"]["Days"] == 400
 
     [statement] = json.loads(recorder.one("PutBucketPolicy")["Policy"])["Statement"]
-    [tf_statement] = _blocks(audit.document, "data")["aws_iam_policy_document"]["this"]["statement"]
+    [tf_statement] = blocks(audit.document, "data")["aws_iam_policy_document"]["this"]["statement"]
     assert statement["Sid"] == tf_statement["sid"].strip('"') and statement["Effect"] == tf_statement["effect"].strip(
         '"'
     )

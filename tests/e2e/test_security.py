@@ -14,7 +14,7 @@ from support import cli_env, make_project, run_cli, stack_client, stack_state, w
 
 pytestmark = pytest.mark.e2e
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "security"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "security"
 CALLER = {
     "AWS_ACCESS_KEY_ID": "AKIAREALCALLERKEY000",
     "AWS_SECRET_ACCESS_KEY": "real-secret",
@@ -346,3 +346,33 @@ def test_env_prints_what_the_aws_cli_needs(secure_stack, tmp_path):
     )
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["TableNames"] == ["employees"]
+
+
+def test_cors_origin_allows_one_web_origin_and_no_other(tmp_path):
+    project = make_project(tmp_path / "project")
+    bad = run_cli("up", "--cors-origin", "https://app.example/path", cwd=project)
+    assert bad.returncode == 3 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "is not a web origin" in bad.stderr and not (project / ".ddbstream" / "state.json").exists()
+
+    result = run_cli("up", "--json", "--cors-origin", "https://app.example:8443", cwd=project)
+    try:
+        assert result.returncode == 0, result.stderr
+        info = json.loads(result.stdout)
+        secret = stack_state(project)["secret"]
+        allowed = {**_signed(info, secret), "Origin": "https://app.example:8443"}
+        status, headers, body = _raw(info, allowed)
+        assert status == 200 and b"employees" in body
+        assert headers.get("Access-Control-Allow-Origin") == "https://app.example:8443"
+        preflight = {
+            "Host": allowed["Host"],
+            "Origin": "https://app.example:8443",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,x-amz-target",
+        }
+        status, headers, _ = _raw(info, preflight, body=b"", method="OPTIONS")
+        assert status == 204 and headers.get("Access-Control-Allow-Origin") == "https://app.example:8443"
+        assert headers.get("Access-Control-Allow-Headers") == "authorization,x-amz-target"
+        other = {**_signed(info, secret), "Origin": "https://evil.example"}
+        assert _raw(info, other)[0] == 403
+    finally:
+        run_cli("down", cwd=project)

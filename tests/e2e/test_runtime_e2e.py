@@ -21,7 +21,7 @@ from ddbstream.clients import local_client
 from ddbstream.daemon import ping, start_daemon, stop_daemon
 from ddbstream.stack_secret import SECRET_ACCESS_KEY
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "functions"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions"
 # The same cases for each language: (fixtures directory, runtime). Node.js fixtures are ok.js, ...
 LANGUAGES = {
     "python": (FIXTURES, "python3.12"),

@@ -13,10 +13,9 @@ import signal
 import stat
 import threading
 
-import boto3
 import pytest
 from botocore.config import Config
-from support import run_cli, stack_state, wait_until
+from support import run_cli, stack_client, stack_state, wait_until
 
 from ddbstream.daemon import pid_running
 from ddbstream.errors import ExitCode
@@ -28,15 +27,7 @@ STORE = "store.sqlite3"
 
 def _client(project, service: str):
     """A client of the running stack that never retries: a write either is acknowledged or fails."""
-    state = stack_state(project)
-    return boto3.client(
-        service,
-        endpoint_url=state["endpoint"],
-        region_name=state["region"],
-        aws_access_key_id=state["secret"],
-        aws_secret_access_key="ddbstream-local",
-        config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=20),
-    )
+    return stack_client(project, service, Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=20))
 
 
 def _kill(project) -> None:
@@ -371,3 +362,19 @@ def test_an_old_snapshot_pickle_is_never_loaded(project, tmp_path):
     finally:
         run_cli("destroy", cwd=project)
     assert not old.exists() and not marker.exists()
+
+
+def test_a_spec_error_at_up_after_down_loses_nothing(project):
+    """The daemon starts while the variables are read; a bad variable stops it, and the stack stays saved."""
+    assert run_cli("up", cwd=project).returncode == 0
+    assert run_cli("put", "--item", '{"employeeid": "KEEP1", "n": 1}', cwd=project).returncode == 0
+    assert run_cli("down", cwd=project).returncode == 0
+    bad = run_cli("up", "--var", "batch_size=many", cwd=project)
+    assert bad.returncode == ExitCode.SPEC and bad.stderr.count("\n") == 1, bad.stderr
+    again = run_cli("up", cwd=project)
+    try:
+        assert again.returncode == 0, again.stderr
+        got = run_cli("get", "KEEP1", cwd=project)
+        assert got.returncode == 0 and json.loads(got.stdout)["employeeid"] == "KEEP1", got.stderr
+    finally:
+        run_cli("down", cwd=project)

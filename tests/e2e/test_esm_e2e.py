@@ -14,7 +14,7 @@ from ddbstream.daemon import daemon_get, ping, start_daemon, stop_daemon
 from ddbstream.provision.function import function_code, package
 
 REGION = "us-east-1"
-LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 pytestmark = pytest.mark.e2e
 
 
@@ -193,6 +193,38 @@ def test_a_poison_record_ends_in_the_dlq_alone(aws, role, code, daemon):
     assert poison_seq == {info["startSequenceNumber"]}
     done = processed(lines)
     assert sorted(k for k in done if k != "E3") == mates  # each batch-mate processed exactly once
+
+
+def test_filter_criteria_let_only_matching_records_reach_the_handler(aws, role, code, daemon):
+    table, stream = make_table(aws)
+    function = make_function(aws, role, code, table)
+    pattern = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["active"]}}}}
+    mapping = aws("lambda").create_event_source_mapping(
+        FunctionName=function,
+        EventSourceArn=stream,
+        StartingPosition="TRIM_HORIZON",
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]},
+    )
+    put(aws, table, "E1", status="inactive")
+    put(aws, table, "E2", status="active")
+    put(aws, table, "E3")  # no status at all
+    put(aws, table, "E1", status="active")  # a MODIFY: not an INSERT
+    put(aws, table, "E4", status="pending")
+    put(aws, table, "E5", status="active")  # last in the shard: once it is handled, every record went by
+
+    wait_until(lambda: "E5" in processed(log_lines(aws, function)), timeout=30, message="E5 at the handler")
+
+    def skipped() -> int:
+        uuid_ = mapping["UUID"]
+        return daemon_get(daemon.endpoint, daemon.secret, f"/_ddbstream/mappings/{uuid_}/metrics")["RecordsSkipped"]
+
+    wait_until(lambda: skipped() == 4 and settled(aws, daemon, mapping["UUID"]), timeout=30, message="4 skipped")
+    lines = [line for line in log_lines(aws, function) if "new" in line and "keys" in line]
+    assert sorted(processed(lines)) == ["E2", "E5"]
+    assert {(line["eventName"], line["new"]["status"]) for line in lines} == {("INSERT", "active")}
+    assert aws("lambda").get_event_source_mapping(UUID=mapping["UUID"])["FilterCriteria"] == {
+        "Filters": [{"Pattern": json.dumps(pattern)}]
+    }
 
 
 def test_two_mappings_each_see_every_record(aws, role, code):

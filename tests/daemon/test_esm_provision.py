@@ -12,7 +12,7 @@ from ddbstream.provision.mapping import provision_mapping
 from ddbstream.provision.run import Provisioning
 from ddbstream.spec import load_spec
 
-INFRA = Path(__file__).resolve().parents[1] / "infra"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from ddbstream.errors import SpecError
 from ddbstream.spec import evaluate_condition, find_infra_dir, load_spec, read_variables
 
-REPO_INFRA = Path(__file__).resolve().parent.parent / "infra"
+REPO_INFRA = Path(__file__).resolve().parents[2] / "infra"
 
 
 @pytest.fixture
@@ -190,6 +190,16 @@ def test_an_unchanged_file_is_parsed_once(infra, parse_cache, monkeypatch):
     assert parses == [infra / "variables.tf"]
     assert first == second
     assert len(list((parse_cache / "hcl").glob("*.json"))) == 1
+
+
+def test_the_parse_cache_is_private(infra, parse_cache):
+    """It holds variable values (a notification email, say): only the user may read it."""
+    import stat
+
+    read_variables(infra / "variables.tf")
+    [entry] = (parse_cache / "hcl").glob("*.json")
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    assert stat.S_IMODE((parse_cache / "hcl").stat().st_mode) == 0o700
 
 
 def test_an_edited_file_is_parsed_again(infra, parse_cache, monkeypatch):

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from infra_support import ACCOUNT, REGION, EvalError, Module, Parser, Scope, blocks, load_dir
 from support import REPO, make_project
-from test_infra_hcl import ACCOUNT, REGION, EvalError, Module, Parser, Scope, _blocks, _load_dir
 
 from ddbstream.errors import SpecError
 from ddbstream.spec import evaluate_condition, load_spec, read_variables
@@ -72,12 +72,12 @@ def test_fmt_check_catches_a_badly_formatted_file(tmp_path):
 def test_modules_follow_the_terraform_aws_modules_layout(module):
     for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
         assert (module / name).is_file(), name
-    document = _load_dir(module)
-    named = [(kind, name) for kind, bodies in _blocks(document, "resource").items() for name in bodies]
+    document = load_dir(module)
+    named = [(kind, name) for kind, bodies in blocks(document, "resource").items() for name in bodies]
     assert named, "a module creates something"
     # Resources are named `this`; a second resource of the same type gets a descriptive name.
     assert all(name == "this" for kind, name in named if (kind, name) != ("aws_sns_topic_subscription", "email"))
-    for output in _blocks(document, "output").values():
+    for output in blocks(document, "output").values():
         assert output["description"].strip('"')
         assert "try(" in output["value"], output["value"]
     [terraform] = document["terraform"]
@@ -87,20 +87,20 @@ def test_modules_follow_the_terraform_aws_modules_layout(module):
 
 
 def test_root_versions_and_outputs():
-    document = _load_dir(INFRA)
+    document = load_dir(INFRA)
     [terraform] = document["terraform"]
     assert terraform["required_version"].strip('"') == ">= 1.5"
     [providers] = terraform["required_providers"]
     for provider in ("aws", "archive"):
         assert re.fullmatch(r">= [\d.]+, < [\d.]+", providers[provider]["version"].strip('"'))
-    outputs = set(_blocks(document, "output"))
+    outputs = set(blocks(document, "output"))
     # The aws target saves these under the same names in state.json.
     assert set(RESOURCE_OUTPUTS) | {"region", "account"} <= outputs
 
 
 @pytest.mark.parametrize("directory", [INFRA, *MODULES], ids=lambda d: d.name)
 def test_every_variable_is_typed_and_described(directory):
-    for name, body in _blocks(_load_dir(directory), "variable").items():
+    for name, body in blocks(load_dir(directory), "variable").items():
         assert "type" in body, name
         assert body.get("description", "").strip('"'), name
 

@@ -16,7 +16,7 @@ from esm_support import InThreadDaemon, handler_zip
 
 from ddbstream.daemon import daemon_get
 
-API_DIR = Path(__file__).resolve().parents[1] / "lambda" / "api"
+API_DIR = Path(__file__).resolve().parents[2] / "lambda" / "api"
 CREATED = {"source": ["crud.api"], "detail-type": ["ItemCreated"]}
 
 PLAIN_HANDLER = """

@@ -4,8 +4,8 @@ The evaluator covers the HCL expressions infra/ uses (references, templates, ope
 conditionals, for expressions, the functions it calls) and turns a module instance and a
 set of variable values into each resource's arguments as Terraform would send them.
 Values only AWS knows after apply come from a ``known`` map or stay placeholders.
-tests/test_infra_agreement.py and tests/test_infra_static.py build on it; the tests here
-pin the evaluator itself to results worked out by hand.
+tests/infra/ builds on it; tests/infra/test_infra_hcl.py pins the evaluator itself to results
+worked out by hand.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-import pytest
-from support import REPO
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -410,7 +408,7 @@ def value_of(raw: Any, scope: Scope) -> Any:
 # ---------------------------------------------------------------------------- modules
 
 
-def _load_dir(directory: Path) -> dict[str, list]:
+def load_dir(directory: Path) -> dict[str, list]:
     merged: dict[str, list] = {}
     for path in sorted(directory.glob("*.tf")):
         with path.open() as handle:
@@ -419,7 +417,7 @@ def _load_dir(directory: Path) -> dict[str, list]:
     return merged
 
 
-def _blocks(document: dict[str, list], kind: str) -> dict[str, Any]:
+def blocks(document: dict[str, list], kind: str) -> dict[str, Any]:
     """Blocks of one kind by label; for resource and data, {type: {name: body}}."""
     out: dict[str, Any] = {}
     for block in document.get(kind, []):
@@ -437,7 +435,7 @@ class Module:
     def __init__(self, directory: Path, inputs: dict[str, Any], known: dict[tuple[str, str], Any], root: Path):
         self.directory = directory
         self.root = root
-        self.document = _load_dir(directory)
+        self.document = load_dir(directory)
         self.known = known  # (module name, output) -> value only AWS knows
         self.locals_raw: dict[str, Any] = {}
         for block in self.document.get("locals", []):
@@ -445,7 +443,7 @@ class Module:
         self._locals: dict[str, Any] = {}
         scope = Scope(self)
         self.vars: dict[str, Any] = {}
-        for name, body in _blocks(self.document, "variable").items():
+        for name, body in blocks(self.document, "variable").items():
             if name in inputs:
                 self.vars[name] = inputs[name]
             elif "default" in body:
@@ -455,7 +453,7 @@ class Module:
                 raise AssertionError(f"{directory}: variable {name} has no value")
         unknown = set(inputs) - set(self.vars)
         assert not unknown, f"{directory}: no such variables {unknown}"
-        self.module_blocks = _blocks(self.document, "module")
+        self.module_blocks = blocks(self.document, "module")
         self._children: dict[str, Module | None] = {}
 
     def count(self, name: str) -> int | None:
@@ -523,7 +521,7 @@ class Module:
     # -- resources
     def resource_instances(self, kind: str, name: str, block: str = "resource") -> dict[Any, dict[str, Any]]:
         """Every instance of a resource (by count index or for_each key) with its arguments evaluated."""
-        body = _blocks(self.document, block)[kind][name]
+        body = blocks(self.document, block)[kind][name]
         scope = Scope(self)
         if "count" in body:
             keys = list(range(value_of(body["count"], scope)))
@@ -571,61 +569,3 @@ def _evaluate_body(body: dict[str, Any], scope: Scope) -> dict[str, Any]:
             continue
         out[key] = value_of(raw, scope)
     return out
-
-
-# ---------------------------------------------------------------------------- the evaluator itself
-
-
-def test_the_evaluator_reads_infra_like_terraform():
-    """A few expressions whose results are known, so a broken evaluator cannot agree by accident."""
-    root = Module(REPO / "infra", {"table_name": "My_Table", "lambda_timeout": 10}, {}, REPO / "infra")
-    assert root.local("function_name") == "My_Table_stream_consumer"
-    assert root.local("audit_bucket_name") == "my-table-audit-123456789012"
-    assert root.local("alarm_duration_ms") == 8000
-    assert root.local("create_topic") is False
-    assert Scope(root).evaluate(Parser('[for x in ["a", "b"] : upper(x) if x != "b"]').parse()) == ["A"]
-    assert Scope(root).evaluate(Parser('{for x in ["a", "b", "a"] : x => x...}').parse()) == {
-        "a": ["a", "a"],
-        "b": ["b"],
-    }
-    assert Scope(root).evaluate(Parser('try(module.dlq[0].queue_url, "none")').parse()) == "none"
-
-
-def evaluate(text: str, **variables: Any) -> Any:
-    module = Module(REPO / "infra" / "modules" / "dlq", {"name": "q"}, {}, REPO / "infra")
-    return Scope(module, {"v": variables}).evaluate(Parser(text).parse())
-
-
-def test_expressions():
-    assert evaluate('"${v.a}-${lower("X${v.b}")}"', a="one", b="Y") == "one-xy"
-    assert evaluate('"${v.n}"', n=3) == 3  # a lone interpolation keeps its type
-    assert evaluate("1 + 2 * 3 == 7 && !false || false") is True
-    assert evaluate('v.x == null ? "none" : v.x', x=None) == "none"
-    assert evaluate("v.on ? v.missing[0] : 5", on=False) == 5  # the branch not taken is not evaluated
-    assert evaluate('merge({a = 1}, v.flag ? {b = 2} : {}, {"c:d" = 3})', flag=True) == {"a": 1, "b": 2, "c:d": 3}
-    assert evaluate('replace("A_b.c", "/[^a-z.]/", "-")') == "--b.c"
-    assert evaluate('coalesce(v.x, "", "z")', x=None) == "z"
-    assert evaluate('substr("abcdef", 0, 3)') == "abc"
-    assert evaluate('join(",", [for k, v in {a = 1, b = 2} : "${k}=${v}"])') == "a=1,b=2"
-    assert evaluate("can(v.x >= 1)", x=None) is False  # null operands fail, as in Terraform
-    assert evaluate('jsonencode({a = [1, "x"]})') == '{"a":[1,"x"]}'
-
-
-def test_modules_and_resources():
-    known = {("dlq", "queue_url"): "https://queue", ("dlq", "queue_name"): "t-dlq"}
-    root = Module(
-        REPO / "infra", {"table_name": "t", "enable_dlq": True, "enable_alarms": False}, known, REPO / "infra"
-    )
-    assert Scope(root).evaluate(Parser("module.dlq[0].queue_url").parse()) == "https://queue"
-    assert root.child("alarms") is None  # count = 0
-    queue = root.child("dlq").resource("aws_sqs_queue", "this")
-    assert queue == {
-        "name": "t-dlq",
-        "message_retention_seconds": 1209600,
-        "sqs_managed_sse_enabled": True,
-        "kms_master_key_id": None,
-        "tags": {},
-    }
-    # Values only AWS knows are never invented: the consumer's inputs need the table's outputs.
-    with pytest.raises(EvalError, match="module.dynamodb_table.table_name is known only after apply"):
-        root.child("lambda_consumer")

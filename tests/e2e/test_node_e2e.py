@@ -4,7 +4,9 @@
 directory with its dependencies (npm ci, cached by the lockfile's hash) into the local daemon;
 a put reaches the handler through the stream, and `tail` shows its change line exactly as it
 shows the Python consumer's; a poison record goes to the DLQ while its batch-mates go through;
-`event` + `invoke` run it by hand.
+`event` + `invoke` run it by hand. A node of another major than the runtime is one notice at
+`up`; the AWS SDK for JavaScript v3 inside a handler reaches the daemon with the worker's
+credentials and AWS_ENDPOINT_URL.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shutil
 import subprocess
 
 import pytest
-from support import make_project, run_cli, wait_until
+from support import REPO, cli_env, fake_node, make_project, run_cli, wait_until
 
 from ddbstream.errors import ExitCode
 
@@ -82,8 +84,6 @@ def test_event_and_invoke_run_the_node_handler(project):
 
 
 def test_no_node_at_up_is_one_line_with_its_own_exit_code(project, tmp_path):
-    from support import cli_env
-
     env = cli_env(DDBSTREAM_NODE=str(tmp_path / "no-node"))
     result = run_cli("up", *NODE_VARS, cwd=project, env=env)
     assert result.returncode == ExitCode.RUNTIME_UNAVAILABLE, result.stderr
@@ -100,3 +100,69 @@ def test_demo_with_the_node_runtime(tmp_path):
     assert "InjectedFailure: attribute 'poison' is set on this item (FAIL_ATTRIBUTE)" in result.stdout
     assert "dead-letter message" in result.stdout
     assert "edit lambda/nodejs/index.js, then ddbstream up --var lambda_runtime=nodejs20.x" in result.stdout
+
+
+def real_node_major() -> str:
+    version = subprocess.run([shutil.which("node"), "--version"], capture_output=True, text=True, check=True).stdout
+    return version.strip().lstrip("v").split(".")[0]
+
+
+def test_another_node_major_is_one_notice_at_up(tmp_path):
+    project = make_project(tmp_path / "project")
+    shutil.rmtree(project / "lambda" / "nodejs" / "node_modules", ignore_errors=True)
+    source = f"lambda_source_dir={project / 'lambda' / 'nodejs'}"
+    node = fake_node(tmp_path, "v18.20.4")
+    try:
+        first = run_cli(
+            "up", "--var", "lambda_runtime=nodejs22.x", "--var", source, "--var", "lambda_handler=index.handler",
+            cwd=project, env=cli_env(DDBSTREAM_NODE=str(node)), timeout=300,
+        )  # fmt: skip
+        assert first.returncode == 0, first.stderr
+        notices = [line for line in first.stderr.splitlines() if "Node.js" in line or "nodejs22.x" in line]
+        assert notices == [f"WARNING nodejs22.x runs on the local Node.js v18.20.4 ({node})"], first.stderr
+
+        # The real node, with the runtime of its own major: nothing to say.
+        runtime = f"nodejs{real_node_major()}.x"
+        second = run_cli(
+            "up", "--var", f"lambda_runtime={runtime}", "--var", source, "--var", "lambda_handler=index.handler",
+            cwd=project, timeout=300,
+        )  # fmt: skip
+        assert second.returncode == 0, second.stderr
+        assert "WARNING" not in second.stderr and "Node.js" not in second.stderr, second.stderr
+        assert runtime in ok("status", "--json", cwd=project).stdout
+    finally:
+        run_cli("down", cwd=project)
+
+
+def assert_missing(project, key: str) -> None:
+    result = run_cli("get", key, "--json", cwd=project)
+    assert (result.returncode, result.stdout) == (ExitCode.NOT_FOUND, ""), result
+    assert result.stderr == f'error: no item with key employeeid="{key}" in table employees\n'
+
+
+def test_the_aws_sdk_for_javascript_in_a_handler_reaches_the_daemon(tmp_path):
+    """The fixture handler puts "sdk-<key>" into $TABLE_NAME with @aws-sdk/client-dynamodb (installed by
+    npm ci from its lockfile); keys starting with "sdk-" are left alone, so its own write ends there."""
+    project = make_project(tmp_path / "project")
+    source = tmp_path / "functions_node_sdk"
+    fixture = REPO / "tests" / "fixtures" / "functions_node_sdk"
+    shutil.copytree(fixture, source, ignore=shutil.ignore_patterns("node_modules"))
+    try:
+        ok(
+            "up", "--var", "lambda_runtime=nodejs20.x", "--var", f"lambda_source_dir={source}",
+            "--var", "lambda_handler=index.handler", cwd=project,
+        )  # fmt: skip
+        assert_missing(project, "sdk-S1")
+        ok("put", "--item", '{"employeeid": "S1", "name": "from the CLI"}', cwd=project)
+
+        def written():
+            result = run_cli("get", "sdk-S1", "--json", cwd=project)
+            return result.returncode == 0 and result.stdout
+
+        item = json.loads(wait_until(written, 60, interval=0.3, message="the handler's own write"))
+        assert item == {"employeeid": "sdk-S1", "writer": "aws-sdk-js-v3", "source": "S1"}
+        # Its own write reached the handler too, which left it alone: no sdk-sdk-S1.
+        wait_until(lambda: tail_json(project, "skipped sdk-S1"), 30, interval=0.2, message="sdk-S1 skipped")
+        assert_missing(project, "sdk-sdk-S1")
+    finally:
+        run_cli("down", cwd=project)
