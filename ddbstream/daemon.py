@@ -10,9 +10,7 @@ import fcntl
 import http.client
 import json
 import os
-import secrets
 import signal
-import subprocess
 import sys
 import time
 from enum import Enum
@@ -168,6 +166,10 @@ class DaemonLaunch:
     """A daemon process just spawned; ``wait()`` returns once it answers its health ping."""
 
     def __init__(self, directory: Path, region: str, port: int | None = None, cors_origins: tuple[str, ...] = ()):
+        # Imported here: a short command (put) only pings a running daemon and need not load them.
+        from secrets import token_hex
+        from subprocess import DEVNULL, Popen
+
         self.directory = directory.resolve()  # the daemon runs with this as its working directory
         self.region, self.port, self.cors_origins = region, port, cors_origins
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -177,12 +179,12 @@ class DaemonLaunch:
         self.restored: str | None = None  # what the daemon brought back from its store (or why nothing)
         self.secret = new_secret()  # handed over in the environment: argv is world-readable in /proc
         # Names this daemon on its health route and in its (world-readable) command line; grants nothing.
-        self.token = secrets.token_hex(16)
+        self.token = token_hex(16)
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            self.process = subprocess.Popen(
+            self.process = Popen(
                 self._command(),
-                stdin=subprocess.DEVNULL,
+                stdin=DEVNULL,
                 stdout=log_fd,
                 stderr=log_fd,
                 start_new_session=True,  # survives the CLI and its terminal

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hmac
 import re
-import secrets
 from urllib.parse import parse_qs
 
 SECRET_ENV = "DDBSTREAM_STACK_SECRET"  # how `up` hands the secret to the daemon process
@@ -19,7 +18,9 @@ _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 def new_secret() -> str:
     """160 random bits shaped like an access key id (``DDBS`` + base32)."""
-    return "DDBS" + base64.b32encode(secrets.token_bytes(20)).decode("ascii").rstrip("=")
+    from secrets import token_bytes  # only `up` makes one: short commands need not import it
+
+    return "DDBS" + base64.b32encode(token_bytes(20)).decode("ascii").rstrip("=")
 
 
 def access_key_of(authorization: str | None, query_string: str = "") -> str | None:

@@ -20,6 +20,10 @@ class ConsoleUI:
     def note(self, message: str) -> None:
         note(escape(message))
 
+    def passing(self, message: str) -> None:
+        if sys.stderr.isatty():  # like a spinner: shown on a terminal only
+            self.note(message)
+
     @contextmanager
     def spinner(self, title: str) -> Iterator[Callable[[str], None]]:
         """A spinner titled ``title``; yields the callback that replaces its text."""

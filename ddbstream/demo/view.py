@@ -29,6 +29,9 @@ class TargetView:
     def note(self, message: str) -> None:
         self.view.note(message)
 
+    def passing(self, message: str) -> None:
+        self.view.note(message)
+
     @contextmanager
     def spinner(self, title: str) -> Iterator[Callable[[str], None]]:
         yield self.view.progress  # each step on its own line: the demo keeps its output as a log

@@ -19,6 +19,9 @@ class TargetUI(Protocol):
     def note(self, message: str) -> None:
         """One status line."""
 
+    def passing(self, message: str) -> None:
+        """A status line only a person watching needs (waiting for a lock): a script's stderr stays for errors."""
+
     def spinner(self, title: str) -> AbstractContextManager[Progress]:
         """A spinner for a long step; yields the callback that replaces its text."""
 

@@ -134,7 +134,7 @@ class LocalTarget:
     def _take_lock(self, command: str) -> None:
         if self._lock is None:
             stack = ExitStack()
-            stack.enter_context(project_lock(self.directory, command, self.ui.note))
+            stack.enter_context(project_lock(self.directory, command, self.ui.passing))
             self._lock = stack
 
     @contextmanager

@@ -87,6 +87,8 @@ class SilentUI:
     def note(self, message):
         raise AssertionError(message)
 
+    passing = note
+
     def spinner(self, title):
         raise AssertionError(title)
 

@@ -97,6 +97,7 @@ class LambdaRuntime:
                     raise InvokeError(
                         "the function's code is not a valid zip file", "InvalidZipFileException", 502
                     ) from None
+                _make_private(staging)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 staging.rename(target)
         return target
@@ -312,3 +313,10 @@ def _check_payload(payload: bytes, invocation_type: str) -> None:
 
 def _trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+def _make_private(tree: Path) -> None:
+    """The developer's code, as the zip's modes say but for nobody else (group and other bits off)."""
+    for path in [tree, *tree.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode & 0o700)
