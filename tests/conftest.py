@@ -43,6 +43,17 @@ def stack(project):
             run_cli("down", cwd=project)
 
 
+@pytest.fixture(scope="session")
+def node_installed() -> str:
+    """The Node.js tests are part of the product: without node they fail (as .ci/run does), never skip."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: the Node.js runtime tests need Node.js 18 or newer")
+    return node
+
+
 # The folder a test lives in says what it exercises (tests/README.md); its marker follows.
 GROUPS = ("unit", "daemon", "e2e", "infra", "consumer")
 

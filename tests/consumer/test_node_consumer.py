@@ -27,7 +27,7 @@ from ddbstream.events import make_event, make_stream_record
 from ddbstream.provision.npm import installed_modules
 
 NODE_CONSUMER = Path(__file__).resolve().parents[2] / "lambda" / "nodejs"
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+pytestmark = pytest.mark.usefixtures("node_installed")
 CREATED = 1755957922  # 2025-08-23T14:05:22Z
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/RealTimeDataTable"
 

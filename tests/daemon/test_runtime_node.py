@@ -29,7 +29,7 @@ from ddbstream.interpreters import local_interpreter
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions_node"
 NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+pytestmark = pytest.mark.usefixtures("node_installed")
 CONSOLE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t(\S+)\t(INFO|WARN|ERROR|DEBUG|TRACE)\t(.*)$", re.S)
 
 

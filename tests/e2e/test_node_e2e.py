@@ -20,7 +20,7 @@ from support import REPO, cli_env, fake_node, make_project, run_cli, wait_until
 
 from ddbstream.errors import ExitCode
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")]
+pytestmark = pytest.mark.usefixtures("node_installed")
 
 NODE_VARS = (
     "--var",
