@@ -310,15 +310,26 @@ def parse_key(
     else:
         positional = positional or []
         if len(positional) != len(key_schema):
-            raise InvalidInput(f"expected {len(key_schema)} key value(s) ({names}), got {len(positional)}")
+            expected = f"expected {len(key_schema)} key value(s) ({names}), got {len(positional)}"
+            raise InvalidInput(expected + _missing_keys(key_schema[len(positional) :]))
         key = {}
         for (name, kind), raw in zip(key_schema, positional):
-            key[name] = {kind: _convert_key_value(name, kind, raw)}
+            key[name] = {kind: convert_key_value(name, kind, raw)}
     check_key(key, key_schema)
     return key
 
 
-def _convert_key_value(name: str, kind: str, raw: str) -> Any:
+def _missing_keys(missing: list[tuple[str, str]]) -> str:
+    """': the sort key ts (N) is missing', naming each key not given (the partition key comes first)."""
+    if not missing:
+        return ""
+    roles = ["partition key", "sort key"][-len(missing) :]
+    named = " and ".join(f"the {role} {name} ({kind})" for role, (name, kind) in zip(roles, missing))
+    return f": {named} {'is' if len(missing) == 1 else 'are'} missing"
+
+
+def convert_key_value(name: str, kind: str, raw: str) -> Any:
+    """A key value given as text -> the value of its DynamoDB type (S, N or B)."""
     if kind == "S":
         return check_text(raw, f"key attribute {name!r}")
     if kind == "N":
@@ -352,35 +363,27 @@ def build_update(
     values: dict[str, Any] = {}
 
     def path_of(raw_path: str) -> str:
-        """A document path (``a.b[0].c``): each name as a placeholder, list indexes kept."""
-        matches = [_PATH_PART.fullmatch(part) for part in raw_path.strip().split(".")]
-        parts = [match for match in matches if match is not None]
-        if len(parts) != len(matches):
-            raise InvalidInput(f"invalid attribute path {raw_path!r}: expected names and [n] indexes, as in a.b[0].c")
-        for part in parts:
-            check_text(part["name"], "an attribute path")
-        if parts[0]["name"] in key_names:
-            raise InvalidInput(f"cannot update key attribute {parts[0]['name']!r}")
-        placeholders = []
-        for part in parts:
+        """A document path with each name as a placeholder, list indexes kept: #n0.#n1[0]."""
+        steps = path_steps(raw_path)
+        if steps[0] in key_names:
+            raise InvalidInput(f"cannot update key attribute {steps[0]!r}")
+        text = ""
+        for step in steps:
+            if isinstance(step, int):
+                text += f"[{step}]"
+                continue
             placeholder = f"#n{len(names)}"
-            names[placeholder] = part["name"]
-            placeholders.append(placeholder + part["indexes"])
-        return ".".join(placeholders)
-
-    def split(assignment: str, option: str) -> tuple[str, str]:
-        path, sep, raw = check_text(assignment, option).partition("=")
-        if not sep or not path.strip():
-            raise InvalidInput(f"{option} {assignment!r}: expected attribute=value")
-        return path, raw
+            names[placeholder] = step
+            text += ("." if text else "") + placeholder
+        return text
 
     clauses = []
     if sets:
         parts = []
         for assignment in sets:
-            path, raw = split(assignment, "--set")
+            path, raw = split_assignment(assignment, "--set")
             placeholder = f":v{len(values)}"
-            values[placeholder] = to_ddb({"v": _loose_value(raw)})["v"]
+            values[placeholder] = to_ddb({"v": loose_value(raw)})["v"]
             parts.append(f"{path_of(path)} = {placeholder}")
         clauses.append("SET " + ", ".join(parts))
     if removes:
@@ -388,7 +391,7 @@ def build_update(
     if adds:
         parts = []
         for assignment in adds:
-            path, raw = split(assignment, "--add")
+            path, raw = split_assignment(assignment, "--add")
             try:
                 number = Decimal(raw.strip())
             except ArithmeticError:
@@ -402,7 +405,28 @@ def build_update(
     return " ".join(clauses), names, values
 
 
-def _loose_value(raw: str) -> Any:
+def path_steps(raw_path: str) -> list[str | int]:
+    """A document path (``a.b[0].c``) -> its steps: attribute names and list indexes."""
+    matches = [_PATH_PART.fullmatch(part) for part in raw_path.strip().split(".")]
+    parts = [match for match in matches if match is not None]
+    if len(parts) != len(matches):
+        raise InvalidInput(f"invalid attribute path {raw_path!r}: expected names and [n] indexes, as in a.b[0].c")
+    steps: list[str | int] = []
+    for part in parts:
+        steps.append(check_text(part["name"], "an attribute path"))
+        steps.extend(int(index) for index in re.findall(r"\d+", part["indexes"]))
+    return steps
+
+
+def split_assignment(assignment: str, option: str) -> tuple[str, str]:
+    """``path=value`` (of --set or --add) -> (path, value text)."""
+    path, sep, raw = check_text(assignment, option).partition("=")
+    if not sep or not path.strip():
+        raise InvalidInput(f"{option} {assignment!r}: expected attribute=value")
+    return path, raw
+
+
+def loose_value(raw: str) -> Any:
     """--set values: JSON when they parse as JSON (numbers, true, objects...), else a string."""
     try:
         return json.loads(raw, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant)

@@ -3,7 +3,7 @@
 state.json records the pipeline's resources as a flat dict of names (written by provisioning
 on the local target, from Terraform's outputs on aws). ``Pipeline.from_state`` reads that dict
 once; every command then reaches the table, function, queue... through typed attributes.
-The parts a spec may leave out (queue, topic, bucket, bus, alarms) are ``None`` when absent.
+The parts a spec may leave out (queue, topic, bucket, bus, rule, API, alarms) are ``None`` when absent.
 """
 
 from __future__ import annotations
@@ -66,6 +66,26 @@ class Bucket:
 @dataclass(frozen=True)
 class EventBus:
     name: str
+    arn: str | None = None
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """The rule matching the CRUD API's events, and where it delivers them."""
+
+    name: str
+    log_group: str | None = None
+    queue_url: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpApi:
+    """The CRUD API: its id, base URL (127.0.0.1 locally) and function."""
+
+    id: str
+    url: str | None = None
+    function: Function | None = None
+    access_log_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,8 @@ class Pipeline:
     topic: Topic | None = None
     bucket: Bucket | None = None
     event_bus: EventBus | None = None
+    event_rule: EventRule | None = None
+    api: HttpApi | None = None
     alarms: Mapping[str, str] = field(default_factory=dict)  # alarm key (errors, throttles...) -> alarm name
 
     @property
@@ -136,13 +158,37 @@ class Pipeline:
             entries += [("queue_url", queue.url), ("queue_arn", queue.arn)]
         entries.append(("topic_arn", self.topic.arn if self.topic else None))
         entries.append(("bucket", self.bucket.name if self.bucket else None))
-        entries.append(("event_bus_name", self.event_bus.name if self.event_bus else None))
+        entries += _bus_entries(self.event_bus, self.event_rule)
         if function is not None:
             entries += [("function_name", function.name), ("function_arn", function.arn)]
             entries.append(("log_group", function.log_group))
         entries.append(("alarm_names", dict(self.alarms) or None))
         entries.append(("mapping_uuid", self.mapping.uuid if self.mapping else None))
+        entries += _api_entries(self.api)
         return {name: value for name, value in entries if value is not None}
+
+
+def _bus_entries(bus: EventBus | None, rule: EventRule | None) -> list[tuple[str, Any]]:
+    entries: list[tuple[str, Any]] = []
+    if bus is not None:
+        entries += [("event_bus_name", bus.name), ("event_bus_arn", bus.arn)]
+    if rule is not None:
+        entries += [("event_rule_name", rule.name), ("event_log_group", rule.log_group)]
+        entries.append(("event_queue_url", rule.queue_url))
+    return entries
+
+
+def _api_entries(api: HttpApi | None) -> list[tuple[str, Any]]:
+    if api is None:
+        return []
+    function = api.function
+    return [
+        ("api_id", api.id),
+        ("api_url", api.url),
+        ("api_function_name", function.name if function else None),
+        ("api_log_group", function.log_group if function else None),
+        ("api_access_log_group", api.access_log_group),
+    ]
 
 
 def _parts(found: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,9 +208,19 @@ def _parts(found: Mapping[str, Any]) -> dict[str, Any]:
         "queue": named("queue_url", lambda url: Queue(url, found.get("queue_arn"))),
         "topic": named("topic_arn", Topic),
         "bucket": named("bucket", Bucket),
-        "event_bus": named("event_bus_name", EventBus),
+        "event_bus": named("event_bus_name", lambda name: EventBus(name, found.get("event_bus_arn"))),
+        "event_rule": named(
+            "event_rule_name", lambda name: EventRule(name, found.get("event_log_group"), found.get("event_queue_url"))
+        ),
+        "api": named("api_id", lambda api_id: _api(api_id, found)),
         "alarms": dict(found.get("alarm_names") or {}),
     }
+
+
+def _api(api_id: str, found: Mapping[str, Any]) -> HttpApi:
+    name = found.get("api_function_name")
+    function = Function(name, found.get("api_log_group") or lambda_log_group(name)) if name else None
+    return HttpApi(api_id, found.get("api_url"), function, found.get("api_access_log_group"))
 
 
 def _table(name: str, found: Mapping[str, Any]) -> Table:

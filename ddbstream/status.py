@@ -12,10 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ddbstream.daemon import daemon_get, ping
+from ddbstream.metrics import key_metrics
 from ddbstream.pipeline import Pipeline
+from ddbstream.plan.others import other_deployed
 
 ClientFactory = Callable[[str], Any]
 ITERATOR_AGE_WINDOW = timedelta(minutes=5)
+RECENT_ERRORS_MINUTES = 5  # how far back the consumer's log is read for failed invocations
+ITERATOR_AGE_LIMIT_MS = 60_000  # a mapping further behind than this (with records still to read) is unhealthy
 
 
 def _error_text(exc: Exception) -> str:
@@ -147,6 +151,35 @@ def function_status(lambda_client: Any, function_name: str) -> dict[str, Any]:
     }
 
 
+def local_interpreter(endpoint: str, secret: str | None, runtime: str) -> dict[str, Any] | None:
+    """The executable the local daemon runs ``runtime`` with, and its warning when that is a stand-in."""
+    found = daemon_get(endpoint, secret, f"/_ddbstream/runtimes/{runtime}")
+    return {"executable": found.get("executable"), "warning": found.get("warning")} if found else None
+
+
+def recent_errors(logs: Any, log_group: str, now: datetime | None = None) -> dict[str, Any]:
+    """The consumer's invocations in the last RECENT_ERRORS_MINUTES, read from its log: how many,
+    how many failed (an error, a timeout, a crash or a failed record), and how many of the latest
+    failed one after another (none succeeded since: the consumer is failing now)."""
+    from ddbstream.load.handler_log import HandlerLog  # parses START ... REPORT into invocations
+
+    now = now or datetime.now(UTC)
+    log = HandlerLog(logs, log_group, int((now - timedelta(minutes=RECENT_ERRORS_MINUTES)).timestamp() * 1000))
+    log.poll()
+    ended = sorted((i for i in log.invocations.values() if i.closed), key=lambda i: i.order)
+    failing = 0
+    for invocation in reversed(ended):
+        if invocation.clean:
+            break
+        failing += 1
+    return {
+        "windowMinutes": RECENT_ERRORS_MINUTES,
+        "invocations": len(ended),
+        "failed": sum(not i.clean for i in ended),
+        "failingSinceLastSuccess": failing,
+    }
+
+
 def queue_status(sqs: Any, queue_url: str) -> dict[str, Any]:
     attributes = sqs.get_queue_attributes(
         QueueUrl=queue_url,
@@ -173,6 +206,7 @@ def alarms_status(cloudwatch: Any, names: set[str | None]) -> list[dict[str, Any
                         "name": name,
                         "state": alarm.get("StateValue"),
                         "reason": alarm.get("StateReason"),
+                        "changed": _iso(alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")),
                         "metric": f"{alarm.get('Namespace')}/{alarm.get('MetricName')}",
                     }
                 )
@@ -192,12 +226,35 @@ def daemon_status(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def local_api_and_bus(pipeline: Pipeline) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
-    """The daemon's HTTP APIs (URL, routes, requests, last 5xx) and its bus rules' delivery counts."""
+    """The daemon's HTTP APIs (URL, routes, requests, last 5xx) and its bus rules' delivery counts:
+    the API and bus `up` recorded when there are some, else every one the daemon has."""
     if not pipeline.endpoint:
         return None, None
-    apis = daemon_get(pipeline.endpoint, pipeline.secret, "/_ddbstream/apis")
-    rules = daemon_get(pipeline.endpoint, pipeline.secret, "/_ddbstream/events/rules")
-    return (apis or {}).get("apis") or None, (rules or {}).get("rules") or None
+    apis = (daemon_get(pipeline.endpoint, pipeline.secret, "/_ddbstream/apis") or {}).get("apis") or []
+    rules = (daemon_get(pipeline.endpoint, pipeline.secret, "/_ddbstream/events/rules") or {}).get("rules") or []
+    if pipeline.api is not None:
+        apis = [api for api in apis if api.get("apiId") == pipeline.api.id]
+    if pipeline.event_bus is not None:
+        rules = [rule for rule in rules if rule.get("bus") == pipeline.event_bus.name]
+        if pipeline.event_rule is not None:
+            arn = f"arn:aws:events:{pipeline.region}:{pipeline.account}:rule/{pipeline.event_bus.name}/"
+            arn += pipeline.event_rule.name
+            if not any(rule.get("rule") == arn for rule in rules):  # nothing matched it yet
+                rules.append({"rule": arn, "bus": pipeline.event_bus.name, "matched": 0, "delivered": 0, "failed": 0})
+    return apis or None, rules or None
+
+
+def aws_api_status(gateway: Any, pipeline: Pipeline) -> list[dict[str, Any]] | None:
+    """The recorded HTTP API on AWS: its name, URL and routes (None when `up` made none)."""
+    api = pipeline.api
+    if api is None:
+        return None
+    try:
+        name = gateway.get_api(ApiId=api.id).get("Name")
+        routes = sorted(r["RouteKey"] for r in gateway.get_routes(ApiId=api.id).get("Items", []))
+    except Exception as exc:  # shown in place of the routes, as other sections show theirs
+        name, routes = "-", [f"cannot read the API: {_error_text(exc)}"]
+    return [{"apiId": api.id, "name": name, "url": api.url, "routes": routes}]
 
 
 # ---------------------------------------------------------------- the report
@@ -242,17 +299,39 @@ def collect(pipeline: Pipeline, client: ClientFactory | None = None) -> dict[str
                     mapping["iteratorAgeMs"] = age if not isinstance(age, dict) else None
     report["mappings"] = mappings
     report["function"] = _section(lambda: function_status(client("lambda"), function_name)) if function_name else None
+    _add_local_interpreter(pipeline, report["function"])
+    log_group = pipeline.function.log_group if pipeline.function else None
+    report["recentErrors"] = _section(lambda: recent_errors(client("logs"), log_group)) if log_group else None
     report["dlq"] = _section(lambda: queue_status(client("sqs"), queue_url)) if queue_url else None
     watched = {table_name, function_name, pipeline.queue.name if pipeline.queue else None}
     report["alarms"] = _section(lambda: alarms_status(client("cloudwatch"), watched))
+    report["metrics"] = _section(lambda: key_metrics(client("cloudwatch"), pipeline))  # status_view's sparklines
     report["daemon"] = daemon_status(pipeline) if pipeline.is_local else None
-    report["apis"], report["bus"] = local_api_and_bus(pipeline) if pipeline.is_local else (None, None)
+    # What else the daemon runs (an old pipeline `up --keep-old` left): listed, never a problem.
+    report["others"] = _section(lambda: other_deployed(pipeline, client)) if pipeline.is_local else None
+    if pipeline.is_local:
+        report["apis"], report["bus"] = local_api_and_bus(pipeline)
+    else:
+        report["apis"] = aws_api_status(client("apigatewayv2"), pipeline) if pipeline.api else None
+        report["bus"] = None
     report["problems"] = problems(report)
     return report
 
 
+def _add_local_interpreter(pipeline: Pipeline, function: dict[str, Any] | None) -> None:
+    """On the local target, which executable runs the function (and the stand-in warning)."""
+    if pipeline.is_local and pipeline.endpoint and function and function.get("runtime"):
+        function["localInterpreter"] = local_interpreter(pipeline.endpoint, pipeline.secret, function["runtime"])
+
+
 def problems(report: dict[str, Any]) -> list[str]:
-    """What makes the pipeline unhealthy, one sentence each."""
+    """What makes the pipeline unhealthy now, one sentence each.
+
+    Judged on current facts: resource and mapping states, how far a mapping lags behind its
+    stream, the DLQ's depth, alarms in ALARM, and the consumer failing in its latest invocations.
+    The mapping's LastProcessingResult is shown, not judged: it keeps a past failure until the
+    next batch, even once the handler is fixed and the DLQ replayed.
+    """
     found: list[str] = []
 
     def unreadable(name: str, section: Any) -> bool:
@@ -274,13 +353,21 @@ def problems(report: dict[str, Any]) -> list[str]:
         for mapping in mappings or []:
             if mapping.get("state") != "Enabled":
                 found.append(f"mapping {mapping['uuid']} is {mapping.get('state')}, not Enabled")
-            result = mapping.get("lastProcessingResult") or ""
-            if result.upper().startswith("PROBLEM"):
-                found.append(f"mapping {mapping['uuid']}: last processing result is {result!r}")
+            lag = _lagging(mapping)
+            if lag:
+                found.append(lag)
     function = report.get("function")
     if function is not None and not unreadable("function", function):
         if function.get("state") not in (None, "Active"):
             found.append(f"function {function['name']} is {function['state']}")
+    errors = report.get("recentErrors")
+    if errors is not None and not unreadable("consumer's recent invocations", errors):
+        failing = errors["failingSinceLastSuccess"]
+        if failing:
+            found.append(
+                f"the consumer's last {failing} invocation(s) failed, none succeeded since "
+                f"(last {errors['windowMinutes']} min): see 'ddbstream tail --since {errors['windowMinutes']}m'"
+            )
     dlq = report.get("dlq")
     if dlq is not None and not unreadable("dead-letter queue", dlq):
         held = dlq["visible"] + dlq["inFlight"]
@@ -299,3 +386,14 @@ def problems(report: dict[str, Any]) -> list[str]:
             last = rule.get("last_error")
             found.append(f"bus rule {rule['rule']}: {rule['failed']} failed deliveries (last: {last})")
     return found
+
+
+def _lagging(mapping: dict[str, Any]) -> str | None:
+    """A sentence when the mapping is over ITERATOR_AGE_LIMIT_MS behind and still has records to read."""
+    age = mapping.get("iteratorAgeMs")
+    if age is None or float(age) <= ITERATOR_AGE_LIMIT_MS or mapping.get("pendingRecords") == 0:
+        return None  # no pending records: the age is the last batch's, and the mapping has caught up since
+    return (
+        f"mapping {mapping['uuid']} is {float(age) / 1000:.0f} s behind its stream "
+        f"(iterator age over {ITERATOR_AGE_LIMIT_MS / 1000:g} s)"
+    )

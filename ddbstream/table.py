@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ddbstream.errors import AwsError, ConditionFailed, InvalidInput, NotFound
 from ddbstream.item_limits import check_text
-from ddbstream.items import check_item, dumps_plain, from_ddb
+from ddbstream.items import check_item, dumps_plain, from_ddb, loose_value, path_steps, split_assignment
 
 RETURN_CHOICES = ("none", "old", "new")
+# DynamoDB's words when an update's path runs through a map or list the item does not have.
+INVALID_DOCUMENT_PATH = "The document path provided in the update expression is invalid for update"
 
 
 class ItemStore:
@@ -35,10 +38,15 @@ class ItemStore:
         return from_ddb(response["Attributes"]) if response.get("Attributes") else None
 
     def get(self, key: dict) -> dict:
-        response = self._call("get_item", key, TableName=self.table_name, Key=key, ConsistentRead=True)
-        if "Item" not in response:
+        item = self.find(key)
+        if item is None:
             raise NotFound(f"no item with key {self.describe_key(key)} in table {self.table_name}")
-        return from_ddb(response["Item"])
+        return item
+
+    def find(self, key: dict) -> dict | None:
+        """The item with this key, or None."""
+        response = self._call("get_item", key, TableName=self.table_name, Key=key, ConsistentRead=True)
+        return from_ddb(response["Item"]) if "Item" in response else None
 
     def update(
         self,
@@ -48,7 +56,9 @@ class ItemStore:
         values: dict,
         condition: Condition | None = None,
         returns: str = "new",
+        assignments: Sequence[tuple[str, str]] = (),
     ) -> dict | None:
+        """Apply an update expression; ``assignments`` (option, a.b=v) explain a missing map if DynamoDB finds one."""
         args = {
             "TableName": self.table_name,
             "Key": key,
@@ -60,32 +70,53 @@ class ItemStore:
         self._merge_condition(args, condition)
         if not args["ExpressionAttributeValues"]:
             del args["ExpressionAttributeValues"]
-        response = self._call("update_item", key, **args)
+        try:
+            response = self._call("update_item", key, **args)
+        except InvalidInput as exc:
+            explained = INVALID_DOCUMENT_PATH in exc.message and self._missing_map(key, assignments)
+            if not explained:
+                raise
+            raise InvalidInput(explained) from None
         return from_ddb(response["Attributes"]) if response.get("Attributes") else None
 
-    def delete(self, key: dict, condition: Condition | None = None, returns: str = "none") -> dict | None:
-        if returns == "new":
-            raise InvalidInput("--return new makes no sense for delete: use old or none")
-        args = {"TableName": self.table_name, "Key": key, **self._condition_args(condition)}
-        if returns == "old":
-            args["ReturnValues"] = "ALL_OLD"
+    def delete(self, key: dict, condition: Condition | None = None) -> dict | None:
+        """Delete the item with this key; returns the item deleted, None when there was none."""
+        args = {"TableName": self.table_name, "Key": key, "ReturnValues": "ALL_OLD", **self._condition_args(condition)}
         response = self._call("delete_item", key, **args)
         return from_ddb(response["Attributes"]) if response.get("Attributes") else None
 
     def scan(self, limit: int | None = None) -> list[dict]:
         """Items in scan order, at most ``limit`` of them (following pages as needed)."""
+        return self.pages("scan", {"TableName": self.table_name}, limit)
+
+    def pages(self, operation: str, args: dict[str, Any], limit: int | None = None) -> list[dict]:
+        """The items of a scan or query, following its pages until the end or ``limit`` items."""
         if limit is not None and limit < 1:
             raise InvalidInput("--limit must be at least 1")
         items: list[dict] = []
-        args: dict[str, Any] = {"TableName": self.table_name}
+        args = dict(args)
         while True:
             if limit is not None:
                 args["Limit"] = limit - len(items)
-            response = self._call("scan", None, **args)
+            response = self._call(operation, None, **args)
             items.extend(from_ddb(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response or (limit is not None and len(items) >= limit):
                 return items
             args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def index_key_schema(self, index: str) -> list[tuple[str, str]]:
+        """The (name, type) keys of one of the table's secondary indexes, read from DescribeTable."""
+        table = self._call("describe_table", None, TableName=self.table_name)["Table"]
+        indexes = {
+            found["IndexName"]: found
+            for found in table.get("GlobalSecondaryIndexes", []) + table.get("LocalSecondaryIndexes", [])
+        }
+        if index not in indexes:
+            known = ", ".join(sorted(indexes)) or "none"
+            raise InvalidInput(f"table {self.table_name} has no index {index!r} (its indexes: {known})")
+        types = {found["AttributeName"]: found["AttributeType"] for found in table.get("AttributeDefinitions", [])}
+        keys = sorted(indexes[index]["KeySchema"], key=lambda key: key["KeyType"] != "HASH")
+        return [(key["AttributeName"], types.get(key["AttributeName"], "S")) for key in keys]
 
     # -------------------------------------------------------------- helpers
 
@@ -129,12 +160,60 @@ class ItemStore:
         except BotoCoreError as exc:
             raise AwsError(f"{operation} failed: {exc}") from None
 
+    def _missing_map(self, key: dict, assignments: Sequence[tuple[str, str]]) -> str | None:
+        """Which assignment's path runs through a map or list the item lacks, and how to write it instead."""
+        item = self.find(key) or {}
+        for option, assignment in assignments:
+            path, raw = split_assignment(assignment, option)
+            steps = path_steps(path)
+            holder: Any = item
+            for depth in range(len(steps) - 1):
+                shown, rest = _path_text(steps[: depth + 1]), steps[depth + 1 :]
+                wants = "list" if isinstance(rest[0], int) else "map"
+                inner = _child(holder, steps[depth])
+                if inner is _ABSENT:
+                    whole = dumps_plain(_nest(rest, loose_value(raw)))
+                    return (
+                        f"{option} {assignment}: the item has no {wants} {shown} to set {_path_text(rest)} in "
+                        f"(DynamoDB does not create one): set the whole {wants} with --set {shown}='{whole}'"
+                    )
+                if not isinstance(inner, list if wants == "list" else dict):
+                    return f"{option} {assignment}: {shown} is {_kind(inner)}, not a {wants}"
+                holder = inner
+        return None
+
     def _condition_failure(self, key: dict) -> str:
         try:
             current = self.get(key)
         except NotFound:
             return f"condition check failed: no item with key {self.describe_key(key)} exists"
         return f"condition check failed: the current item is {dumps_plain(current)}"
+
+
+_ABSENT = object()
+
+
+def _child(holder: Any, step: str | int) -> Any:
+    """holder[step] for a map's name or a list's index; _ABSENT when it has none."""
+    if isinstance(step, int):
+        return holder[step] if isinstance(holder, list) and step < len(holder) else _ABSENT
+    return holder.get(step, _ABSENT) if isinstance(holder, dict) else _ABSENT
+
+
+def _nest(steps: list[str | int], value: Any) -> Any:
+    """The value a path's remaining steps build around ``value``: b.c -> {"b": {"c": value}}."""
+    for step in reversed(steps):
+        value = [value] if isinstance(step, int) else {step: value}
+    return value
+
+
+def _path_text(steps: list[str | int]) -> str:
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in steps).lstrip(".")
+
+
+def _kind(value: Any) -> str:
+    kinds = {dict: "a map", list: "a list", str: "a string", bool: "a boolean", bytes: "binary", set: "a set"}
+    return "null" if value is None else kinds.get(type(value), "a number")
 
 
 class Condition:

@@ -120,7 +120,16 @@ class Terraform:
 
     def outputs(self) -> dict[str, Any]:
         """``terraform output -json`` as {name: value}; outputs that are null are absent."""
-        command = self.command("output", "-json", "-no-color")
+        document = self._json("output", "output", "-json", "-no-color")
+        return {name: entry.get("value") for name, entry in document.items() if isinstance(entry, dict)}
+
+    def show_plan(self, plan_file: Path) -> dict[str, Any]:
+        """``terraform show -json PLAN``: the saved plan in Terraform's JSON format (resource_changes...)."""
+        return self._json("show", "show", "-json", "-no-color", str(plan_file))
+
+    def _json(self, step: str, *args: str) -> dict[str, Any]:
+        """A subcommand whose stdout is one JSON object, logged; TerraformError when it fails."""
+        command = self.command(*args)
         self.log.write(f"$ {shlex.join(command)}\n")
         result = subprocess.run(
             command,
@@ -134,12 +143,14 @@ class Terraform:
         self.log.flush()
         if result.returncode != 0:
             cause = first_error((result.stdout + result.stderr).splitlines()) or f"exit {result.returncode}"
-            raise TerraformError(f"terraform output failed: {cause}")
+            raise TerraformError(f"terraform {step} failed: {cause}")
         try:
             document = json.loads(result.stdout or "{}")
         except json.JSONDecodeError:
-            raise TerraformError("terraform output -json printed something that is not JSON") from None
-        return {name: entry.get("value") for name, entry in document.items() if isinstance(entry, dict)}
+            raise TerraformError(f"terraform {step} -json printed something that is not JSON") from None
+        if not isinstance(document, dict):
+            raise TerraformError(f"terraform {step} -json printed something that is not a JSON object")
+        return document
 
 
 def _wait(process: subprocess.Popen) -> int:

@@ -21,9 +21,24 @@ locals {
   lambda_source_dir = coalesce(var.lambda_source_dir, "${path.root}/../lambda")
 
   # Alarms notify the topic, so they bring it along even without notifications.
-  create_topic     = var.enable_notifications || var.enable_alarms
-  create_event_bus = var.event_bus_name != null && var.event_bus_name != "default"
-  event_bus_arn    = "arn:${data.aws_partition.current.partition}:events:${var.aws_region}:${local.account_id}:event-bus/${coalesce(var.event_bus_name, "default")}"
+  create_topic = var.enable_notifications || var.enable_alarms
+
+  # One bus for the consumer's forwarding (event_bus_name) and the API's events (enable_event_bus).
+  event_bus_name = var.enable_event_bus ? coalesce(var.event_bus_name, "${var.table_name}-bus") : var.event_bus_name
+
+  # The CRUD API (lambda/api) and the rule matching what it puts on the bus (ddbstream/provision/
+  # http_api.py and event_bus.py derive the same names).
+  api_name              = "${var.table_name}-api"
+  api_function_name     = "${var.table_name}_api"
+  api_access_log_group  = "/aws/apigateway/${var.table_name}-api"
+  event_rule_name       = "${var.table_name}-item-created"
+  api_event_source      = "crud.api"
+  api_event_detail_type = "ItemCreated"
+  api_event_bus_settings = local.event_bus_name == null ? {} : {
+    EVENT_BUS_NAME    = local.event_bus_name
+    EVENT_SOURCE      = local.api_event_source
+    EVENT_DETAIL_TYPE = local.api_event_detail_type
+  }
 
   # The consumer's contract (lambda/handler.py): an unset variable turns its sink off.
   consumer_environment = merge(
@@ -99,12 +114,25 @@ module "audit" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_event_bus" "this" {
-  count = local.create_event_bus ? 1 : 0
+module "event_bus" {
+  source = "./modules/event_bus"
+  count  = local.event_bus_name == null ? 0 : 1
 
-  name = var.event_bus_name
+  name                = local.event_bus_name
+  create_rule         = var.enable_event_bus
+  rule_name           = local.event_rule_name
+  event_source        = local.api_event_source
+  event_detail_type   = local.api_event_detail_type
+  enable_queue_target = var.enable_event_bus_queue
+  log_retention_days  = var.log_retention_days
 
   tags = var.tags
+}
+
+# The bus was a root resource before the event_bus module.
+moved {
+  from = aws_cloudwatch_event_bus.this[0]
+  to   = module.event_bus[0].aws_cloudwatch_event_bus.this[0]
 }
 
 module "lambda_consumer" {
@@ -137,7 +165,7 @@ module "lambda_consumer" {
   audit_prefix        = var.audit_prefix
 
   attach_event_bus_policy = var.event_bus_name != null
-  event_bus_arn           = local.create_event_bus ? aws_cloudwatch_event_bus.this[0].arn : local.event_bus_arn
+  event_bus_arn           = try(module.event_bus[0].bus_arn, null)
 
   tags = var.tags
 }
@@ -173,6 +201,37 @@ module "alarms" {
   duration_threshold_ms     = local.alarm_duration_ms
   iterator_age_threshold_ms = var.alarm_iterator_age_ms
   alarm_actions             = [module.notifications[0].topic_arn]
+
+  tags = var.tags
+}
+
+module "http_api" {
+  source = "./modules/http_api"
+  count  = var.enable_api ? 1 : 0
+
+  name                  = local.api_name
+  function_name         = local.api_function_name
+  source_dir            = "${path.root}/../lambda/api"
+  access_log_group_name = local.api_access_log_group
+  log_retention_days    = var.log_retention_days
+  environment = merge(
+    {
+      TABLE_NAME              = module.dynamodb_table.table_name
+      KEY_NAME                = var.hash_key
+      POWERTOOLS_SERVICE_NAME = local.api_name
+    },
+    local.api_event_bus_settings,
+  )
+
+  key_attribute_types     = var.range_key == null ? [var.hash_key_type] : [var.hash_key_type, var.range_key_type]
+  table_arn               = module.dynamodb_table.table_arn
+  attach_table_kms_policy = var.server_side_encryption && var.kms_key_arn != null
+  table_kms_key_arn       = var.kms_key_arn
+  attach_event_bus_policy = local.event_bus_name != null
+  event_bus_arn           = try(module.event_bus[0].bus_arn, null)
+
+  throttling_burst_limit = var.api_throttling_burst_limit
+  throttling_rate_limit  = var.api_throttling_rate_limit
 
   tags = var.tags
 }

@@ -66,8 +66,53 @@ output "mapping_uuid" {
 }
 
 output "event_bus_name" {
-  description = "EventBridge bus the consumer forwards to (null when off)."
-  value       = var.event_bus_name
+  description = "EventBridge bus of the pipeline: the consumer forwards to it, the API announces created items on it (null when off)."
+  value       = local.event_bus_name
+}
+
+output "event_bus_arn" {
+  description = "ARN of the EventBridge bus (null when off)."
+  value       = try(module.event_bus[0].bus_arn, null)
+}
+
+output "event_rule_name" {
+  description = "Rule matching the API's created-item events (null without enable_event_bus)."
+  value       = try(module.event_bus[0].rule_name, null)
+}
+
+output "event_log_group" {
+  description = "Log group the rule delivers the events to (null without enable_event_bus)."
+  value       = try(module.event_bus[0].log_group_name, null)
+}
+
+output "event_queue_url" {
+  description = "URL of the rule's SQS queue target (null without enable_event_bus_queue)."
+  value       = try(module.event_bus[0].queue_url, null)
+}
+
+output "api_id" {
+  description = "ID of the CRUD API (null without enable_api)."
+  value       = try(module.http_api[0].api_id, null)
+}
+
+output "api_url" {
+  description = "Base URL of the CRUD API, e.g. <api_url>/dynamo (null without enable_api)."
+  value       = try(module.http_api[0].api_url, null)
+}
+
+output "api_function_name" {
+  description = "Name of the CRUD API's function (null without enable_api)."
+  value       = try(module.http_api[0].function_name, null)
+}
+
+output "api_log_group" {
+  description = "Log group of the CRUD API's function (null without enable_api)."
+  value       = try(module.http_api[0].function_log_group_name, null)
+}
+
+output "api_access_log_group" {
+  description = "Log group of the CRUD API's access logs (null without enable_api)."
+  value       = try(module.http_api[0].access_log_group_name, null)
 }
 
 output "alarm_names" {

@@ -475,13 +475,55 @@ variable "audit_expiration_days" {
 # EventBridge
 
 variable "event_bus_name" {
-  description = "EventBridge bus the consumer forwards every change to; null turns forwarding off. A bus other than \"default\" is created."
+  description = "EventBridge bus the consumer forwards every change to; null turns forwarding off (enable_event_bus then uses <table_name>-bus). A bus other than \"default\" is created."
   type        = string
   default     = null
 
   validation {
     condition     = var.event_bus_name == null || can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name))
     error_message = "event_bus_name must be 1-256 characters of A-Z, a-z, 0-9, '.', '_' and '-'."
+  }
+}
+
+variable "enable_event_bus" {
+  description = "Create the bus (event_bus_name, else <table_name>-bus) with a rule matching the CRUD API's created-item events (source crud.api, detail-type ItemCreated), delivered to the log group /aws/events/<table_name>-item-created."
+  type        = bool
+  default     = false
+}
+
+variable "enable_event_bus_queue" {
+  description = "Also deliver the rule's events to an SQS queue <table_name>-item-created (needs enable_event_bus)."
+  type        = bool
+  default     = false
+}
+
+# CRUD API
+
+variable "enable_api" {
+  description = "Create the CRUD API of lambda/api: an HTTP API (GET, POST, PATCH, DELETE /dynamo) with its function <table_name>_api, for a table keyed by one string attribute (hash_key, no range_key). With enable_event_bus, each created item is put on the bus."
+  type        = bool
+  default     = false
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Burst limit of the API's routes, in requests (0 to 5000)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.api_throttling_burst_limit >= 0 && var.api_throttling_burst_limit <= 5000
+    error_message = "api_throttling_burst_limit must be between 0 and 5000."
+  }
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Steady-state rate limit of the API's routes, in requests per second (0 to 10000)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.api_throttling_rate_limit >= 0 && var.api_throttling_rate_limit <= 10000
+    error_message = "api_throttling_rate_limit must be between 0 and 10000."
   }
 }
 

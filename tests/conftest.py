@@ -55,7 +55,7 @@ def node_installed() -> str:
 
 
 # The folder a test lives in says what it exercises (tests/README.md); its marker follows.
-GROUPS = ("unit", "daemon", "e2e", "infra", "consumer")
+GROUPS = ("unit", "daemon", "e2e", "infra", "consumer", "conformance")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -5,11 +5,12 @@ conditionals, for expressions, the functions it calls) and turns a module instan
 set of variable values into each resource's arguments as Terraform would send them.
 Values only AWS knows after apply come from a ``known`` map or stay placeholders.
 tests/infra/ builds on it; tests/infra/test_infra_hcl.py pins the evaluator itself to results
-worked out by hand.
+worked out by hand. ``Recorder`` is the other side: the local target's boto3 requests, recorded.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -383,6 +384,7 @@ def call(name: str, args: list[tuple], scope: Scope) -> Any:
         "jsonencode": lambda value: json.dumps(value, separators=(",", ":")),
         "contains": lambda items, value: value in items,
         "tostring": _to_string,
+        "toset": lambda items: sorted(set(items)),  # a set of strings iterates in lexical order
     }
     if name not in simple:
         raise AssertionError(f"the test's HCL evaluator lacks {name}()")
@@ -569,3 +571,33 @@ def _evaluate_body(body: dict[str, Any], scope: Scope) -> dict[str, Any]:
             continue
         out[key] = value_of(raw, scope)
     return out
+
+
+# ---------------------------------------------------------------------------- the local side
+
+
+class Recorder:
+    """boto3 clients to the daemon that record every request's parameters."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+
+    def client(self, service: str) -> Any:
+        from ddbstream.clients import local_client
+
+        client = local_client(service, self.endpoint, REGION, "testing")
+
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            self.requests.append((service, model.name, copy.deepcopy(params)))
+
+        client.meta.events.register("provide-client-params", record)
+        return client
+
+    def calls(self, operation: str) -> list[dict[str, Any]]:
+        return [params for _, name, params in self.requests if name == operation]
+
+    def one(self, operation: str) -> dict[str, Any]:
+        found = self.calls(operation)
+        assert len(found) == 1, f"{operation}: {len(found)} requests"
+        return found[0]

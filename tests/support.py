@@ -60,6 +60,52 @@ def run_cli(
     )
 
 
+def run_cli_on_terminal(*args: str, cwd: Path, columns: int = 250, timeout: float = 120) -> tuple[int, str]:
+    """Run the real CLI with stdout and stderr on a pseudo-terminal of ``columns`` columns, colours on:
+    (exit code, what the terminal received)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    env = cli_env(COLUMNS=str(columns), TERM="xterm-256color")
+    env.pop("NO_COLOR")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ddbstream", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    received = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    return code, received.decode("utf-8", "replace")
+
+
 def fake_node(directory: Path, version: str) -> Path:
     """A ``node`` in ``directory`` that says it is ``version`` and runs the real node for everything else."""
     real = shutil.which("node")

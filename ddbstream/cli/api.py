@@ -19,7 +19,8 @@ def api(
         ),
     ] = None,
     api_id: Annotated[
-        Optional[str], typer.Option("--api", help="The API's id (default: the stack's only one).")
+        Optional[str],
+        typer.Option("--api", help="The API's id (default: the one 'up' made, else the stack's only one)."),
     ] = None,
     headers: Annotated[bool, typer.Option("--headers", "-v", help="Also print the response headers.")] = False,
 ) -> None:
@@ -31,7 +32,13 @@ def api(
     from ddbstream.http_api import api_base_url, build_request, send
 
     request = build_request(method, path, items or [])
-    response = send(api_base_url(current_pipeline(), api_id), request)
+    pipeline = current_pipeline()
+    recorded = pipeline.api  # the API `up` made (enable_api): no need to list the stack's APIs
+    if recorded is not None and recorded.url and api_id in (None, recorded.id):
+        base_url = recorded.url
+    else:
+        base_url = api_base_url(pipeline, api_id)
+    response = send(base_url, request)
     _show(response, headers)
 
 

@@ -23,14 +23,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def project_state_dir() -> Path:
-    """The project's state directory; NoStack outside a project (nothing can run for it)."""
-    from ddbstream.errors import NoStack, SpecError
+    """The project's state directory; spec.NoProject (exit 7, says how to start one) outside a project."""
     from ddbstream.state import state_dir
 
-    try:
-        return state_dir()
-    except SpecError:
-        raise NoStack() from None
+    return state_dir()
 
 
 def current_pipeline():

@@ -49,27 +49,9 @@ class ConsoleView:
             self.out.print(Padding(shown, (0, 0, 0, 5), expand=False))
 
     def dead_letter(self, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
-        from ddbstream.cli.output import escape
-        from ddbstream.items import dumps_plain
+        from ddbstream.cli.dlq_view import print_dead_letter
 
-        self.out.print(f"   [bold red]dead-letter message[/] {escape(str(summary['messageId']))}")
-        details = [
-            ("condition", summary.get("condition")),
-            ("attempts", summary.get("attempts")),
-            (
-                "batch",
-                f"{summary.get('startSequenceNumber')} .. {summary.get('endSequenceNumber')} "
-                f"({summary.get('batchSize')} record(s), shard {summary.get('shardId')})",
-            ),
-        ]
-        for label, value in details:
-            self.out.print(f"     {label:<10} {escape(str(value))}")
-        self.out.print("     [dim]its records, read back from the stream:[/]")
-        for record in records:
-            self.out.print(f"     [bold]{escape(str(record['eventName']))}[/] {escape(dumps_plain(record['keys']))}")
-            for image in ("old", "new"):
-                if record.get(image) is not None:
-                    self.out.print(f"       {image}: {escape(dumps_plain(record[image]))}")
+        print_dead_letter(self.out, summary, records, indent="   ")
 
     def status(self, report: dict[str, Any]) -> None:
         from ddbstream.cli.status_view import render
@@ -95,16 +77,41 @@ def demo(
             help="Deploy the consumer for this Lambda runtime first, e.g. nodejs20.x (lambda/nodejs) or python3.12.",
         ),
     ] = None,
+    example: Annotated[
+        Optional[str],
+        typer.Option(
+            "--example",
+            help="Tour an example instead: crud-api (seed 003's CRUD API and its bus, from infra/examples/crud_api.tfvars).",
+        ),
+    ] = None,
 ) -> None:
     """Show the whole pipeline on the local target: writes, live consumer logs, a failure in the DLQ, status.
 
-    Reuses a running local stack. Failure injection (FAIL_ATTRIBUTE=poison) is switched on for the demo only and put back afterwards; with --down, the stack it starts has fail_attribute=poison and is stopped at the end.
+    Reuses a running local stack. Failure injection (FAIL_ATTRIBUTE=poison) is switched on for the demo only and put back afterwards; with --down, the stack it starts has fail_attribute=poison and is stopped at the end. --example crud-api brings the stack up with infra/examples/crud_api.tfvars and calls its HTTP API instead.
 
     Example: ddbstream demo --down --runtime nodejs20.x
     """
+    if example is not None:
+        _run_example(example, down, runtime)
+        return
     from ddbstream.demo import run_demo
 
     run_demo(ConsoleView(), down=down, runtime=runtime)
+
+
+EXAMPLES = ("crud-api",)
+
+
+def _run_example(example: str, down: bool, runtime: str | None) -> None:
+    from ddbstream.errors import InvalidInput
+
+    if example not in EXAMPLES:
+        raise InvalidInput(f"unknown example {example!r}: use one of {', '.join(EXAMPLES)}")
+    if runtime is not None:
+        raise InvalidInput("--runtime applies to the default demo, not to --example")
+    from ddbstream.demo import run_crud_demo
+
+    run_crud_demo(ConsoleView(), down=down)
 
 
 def register(app: typer.Typer) -> None:

@@ -129,11 +129,12 @@ def show(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show one failed batch, and with --records its stream records (keys, old and new images).
+    """Show one failed batch, and with --records its stream records (keys, old and new images):
+    a summary on a terminal, the whole message as JSON when piped or with --json.
 
     Example: ddbstream dlq show 0c2f1d3e-... --records
     """
-    from ddbstream.cli.output import emit_json, spinner
+    from ddbstream.cli.output import console, emit_json, spinner, stdout_is_terminal
     from ddbstream.dlq import current_items, hydrate, plain_record
     from ddbstream.errors import InvalidInput
 
@@ -149,7 +150,12 @@ def show(
             raw = hydrate(pipeline.client("dynamodbstreams"), batch)
             now = current_items(pipeline.client("dynamodb"), batch["streamArn"], raw)
         document["records"] = [{**plain_record(r), "current": item} for r, item in zip(raw, now)]
-    emit_json(document, pretty=False if as_json else None)
+    if as_json or not stdout_is_terminal():
+        emit_json(document, pretty=False)
+        return
+    from ddbstream.cli.dlq_view import print_dead_letter
+
+    print_dead_letter(console(), document["message"], document.get("records"))
 
 
 @app.command()

@@ -33,6 +33,8 @@ def env(
         "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
         "AWS_ENDPOINT_URL": pipeline.endpoint,
         "AWS_DEFAULT_REGION": pipeline.region,
+        # StartLiveTail's host prefix would send SDKs to "streaming-127.0.0.1", which resolves nowhere.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
     }
     template = "set -gx {} {}" if shell == "fish" else "export {}={}"
     for name, value in values.items():

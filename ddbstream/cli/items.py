@@ -62,7 +62,7 @@ def put(
     returns: Annotated[str, typer.Option("--return", help="What to print: none, old or new.")] = "none",
     as_json: JsonOption = False,
 ) -> None:
-    """Write a whole item.
+    """Write a whole item (with --json, print it).
 
     Example: ddbstream put --item '{"employeeid": "E101", "name": "Alice"}'
     """
@@ -74,7 +74,7 @@ def put(
     ddb_item = parse_item(item, ddb_json=ddb_json)
     cond = _condition(if_exists, if_not_exists, condition, values, ddb_json)
     store, _ = item_store()
-    result = store.put(ddb_item, cond, returns)
+    result = store.put(ddb_item, cond, "new" if as_json and returns == "none" else returns)
     if not as_json:
         note(f"put {escape(store.describe_key(ddb_item))} into {escape(store.table_name)}")
     _show(result, ddb_json, as_json)
@@ -132,7 +132,8 @@ def update(
     parsed = parse_key(key, key_json, store.key_schema, ddb_json)
     expression, names, vals = build_update(set_ or [], remove or [], add or [], store.key_schema)
     cond = _condition(if_exists, if_not_exists, condition, values, ddb_json)
-    result = store.update(parsed, expression, names, vals, cond, returns)
+    assignments = [("--set", value) for value in set_ or []] + [("--add", value) for value in add or []]
+    result = store.update(parsed, expression, names, vals, cond, returns, assignments)
     if not as_json:
         note(f"updated {escape(store.describe_key(parsed))} in {escape(store.table_name)}")
     _show(result, ddb_json, as_json)
@@ -148,22 +149,29 @@ def delete(
     returns: Annotated[str, typer.Option("--return", help="What to print: none or old.")] = "none",
     as_json: JsonOption = False,
 ) -> None:
-    """Delete one item by its key.
+    """Delete one item by its key (with --json, print the key deleted).
 
     Example: ddbstream delete E101 --if-exists
     """
     from ddbstream.cli.common import item_store
     from ddbstream.cli.output import escape, note
-    from ddbstream.items import parse_key
+    from ddbstream.errors import InvalidInput
+    from ddbstream.items import from_ddb, parse_key
 
     returns = _check_return(returns)
+    if returns == "new":
+        raise InvalidInput("--return new makes no sense for delete: use old or none")
     store, _ = item_store()
     parsed = parse_key(key, key_json, store.key_schema, ddb_json)
     cond = _condition(if_exists, False, condition, values, ddb_json)
-    result = store.delete(parsed, cond, returns)
+    old = store.delete(parsed, cond)
+    described = escape(store.describe_key(parsed))
+    if old is None:  # DynamoDB's delete succeeds either way
+        note(f"nothing to delete: no item with key {described} in {escape(store.table_name)}")
+        return
     if not as_json:
-        note(f"deleted {escape(store.describe_key(parsed))} from {escape(store.table_name)}")
-    _show(result, ddb_json, as_json)
+        note(f"deleted {described} from {escape(store.table_name)}")
+    _show(old if returns == "old" else (from_ddb(parsed) if as_json else None), ddb_json, as_json)
 
 
 def scan(
@@ -176,10 +184,15 @@ def scan(
     Example: ddbstream scan --limit 20
     """
     from ddbstream.cli.common import item_store
-    from ddbstream.cli.output import console, escape, stdout_is_terminal
 
     store, _ = item_store()
-    items = store.scan(limit)
+    print_items(store.scan(limit), store.key_schema, store.table_name, ddb_json, as_json)
+
+
+def print_items(items: list[dict], key_schema, title: str, ddb_json: bool, as_json: bool) -> None:
+    """Items as a table on a terminal (key columns first), JSON lines when piped or with --json / --ddb-json."""
+    from ddbstream.cli.output import console, escape, stdout_is_terminal
+
     if as_json or ddb_json or not stdout_is_terminal():
         for item in items:
             _show(item, ddb_json, True)
@@ -188,9 +201,9 @@ def scan(
 
     from ddbstream.items import dumps_plain
 
-    key_names = [name for name, _ in store.key_schema]
+    key_names = [name for name, _ in key_schema]
     others = sorted({attr for item in items for attr in item} - set(key_names))
-    table = Table(title=f"{escape(store.table_name)}: {len(items)} item(s)")
+    table = Table(title=f"{escape(title)}: {len(items)} item(s)")
     for column in key_names + others:
         table.add_column(escape(column), style="bold" if column in key_names else None)
     for item in items:

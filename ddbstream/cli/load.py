@@ -20,6 +20,9 @@ def load(
         float, typer.Option("--wait", help="Seconds to wait for the pipeline to process everything.")
     ] = 120,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the write plan (same seed, same plan).")] = 0,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the load's items in the table (by default they are deleted after).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Write load to the table, follow each event to the handler or the DLQ, and summarise.
@@ -27,7 +30,7 @@ def load(
     Example: ddbstream load --count 5000 --rate 500 --workers 4
     """
     from ddbstream.cli.common import current_pipeline
-    from ddbstream.cli.output import console, emit_json
+    from ddbstream.cli.output import console, emit_json, escape, note
     from ddbstream.errors import InvalidInput, Unhealthy
     from ddbstream.load import MAX_WORKERS, run_load
 
@@ -45,12 +48,19 @@ def load(
     pipeline = current_pipeline()
     pipeline.require_table()
     with _progress_display(count) as show:
-        report = run_load(pipeline, count, rate, workers, keys, wait, seed, on_progress=show)
+        report = run_load(pipeline, count, rate, workers, keys, wait, seed, on_progress=show, clean_up=not keep)
     summary = report.summary()
     if as_json:
         emit_json(summary, pretty=False)
     else:
         _print_summary(console(), summary, report)
+    if report.short_of_rate:
+        note(
+            f"the writes fell short of --rate {rate:g}: {summary['rateAchieved']:g}/s achieved "
+            f"(more --workers may help)"
+        )
+    if report.cleanup_error:
+        note(escape(report.cleanup_error))
     if not pipeline.function:
         return
     if not report.complete:
@@ -99,11 +109,7 @@ def _print_summary(out, summary: dict, report) -> None:
 
     latency = summary["latencyMs"]
     rows = [
-        (
-            "writes",
-            f"{summary['writes']} ({summary['writesPerSecond']:g}/s)"
-            + (f", {summary['writeErrors']} failed" if summary["writeErrors"] else ""),
-        ),
+        ("writes", _writes_row(summary)),
         ("stream records", str(summary["streamRecords"])),
         (
             "processed",
@@ -125,6 +131,8 @@ def _print_summary(out, summary: dict, report) -> None:
     if summary["filtered"]:
         rows.append(("filtered", str(summary["filtered"])))
     rows.append(("lost", str(summary["lost"])))
+    if summary["itemsRemoved"] is not None:
+        rows.append(("cleanup", f"{summary['itemsRemoved']} item(s) removed (not counted above; --keep keeps them)"))
     for label, key in (
         ("unexplained duplicates", "unexplainedDuplicates"),
         ("order violations", "orderViolations"),
@@ -139,6 +147,17 @@ def _print_summary(out, summary: dict, report) -> None:
     )
     for label, value in rows:
         out.print(f"  {label.ljust(width)}  {value}")
+
+
+def _writes_row(summary: dict) -> str:
+    """How many writes, at which rate (against --rate when one was asked), and how many failed."""
+    rate = f"{summary['writesPerSecond']:g}/s"
+    asked = summary["rateAsked"]
+    if asked:
+        short = ": [red]short[/]" if summary["shortOfRate"] else ""
+        rate = f"sent at {summary['rateAchieved']:g}/s of {asked:g}/s asked{short}"
+    failed = f", {summary['writeErrors']} failed" if summary["writeErrors"] else ""
+    return f"{summary['writes']} ({rate}){failed}"
 
 
 def register(app: typer.Typer) -> None:

@@ -17,17 +17,22 @@ from ddbstream.terminal import escape, json_text, plain_text, safe, safe_json  #
 
 @cache
 def console():
-    """stdout console (rich disables colour itself when NO_COLOR is set or output is piped)."""
-    from rich.console import Console
-
-    return Console(highlight=False, emoji=False, soft_wrap=True)
+    """The stdout console: every console the CLI prints through is made by _make_console."""
+    return _make_console(stderr=False)
 
 
 @cache
 def err_console():
+    return _make_console(stderr=True)
+
+
+def _make_console(stderr: bool):
+    """A rich Console; with NO_COLOR set it emits no ANSI styles at all (rich alone keeps bold,
+    italic and dim), and piped output is plain because rich finds no terminal."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+    plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, **plain)
 
 
 def stdout_is_terminal() -> bool:

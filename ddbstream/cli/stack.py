@@ -33,13 +33,20 @@ def up(
             metavar="ORIGIN",
         ),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (target aws).")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Apply without asking (aws: any change; local: one that deletes data).")
+    ] = False,
+    keep_old: Annotated[
+        bool,
+        typer.Option("--keep-old", help="Local: leave running what left the definition (status lists it)."),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the provisioned resources as JSON.")] = False,
     profile: ProfileOption = None,
     region: RegionOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Provision the pipeline (starts the local daemon when needed).
+    """Provision the pipeline (starts the local daemon when needed): plan, ask before data is deleted,
+    apply, one line per change.
 
     Example: ddbstream up --var table_name=orders --var batch_size=10
     """
@@ -53,7 +60,14 @@ def up(
     ui = ConsoleUI(verbose=verbose, assume_yes=yes)
     origins = tuple(_web_origin(value) for value in cors_origin or ())
     stack = make_target(
-        chosen, state_dir(find_infra_dir().parent), ui, port=port, profile=profile, region=region, cors_origins=origins
+        chosen,
+        state_dir(find_infra_dir().parent),
+        ui,
+        port=port,
+        profile=profile,
+        region=region,
+        cors_origins=origins,
+        keep_old=keep_old,
     )
     pipeline, notes = bring_up(stack, lambda: _checked_spec(var_file, var))
     for line in notes:
@@ -110,6 +124,9 @@ def _print_summary(pipeline) -> None:
         ("dlq", pipeline.queue and pipeline.queue.url),
         ("topic", pipeline.topic and pipeline.topic.arn),
         ("audit bucket", pipeline.bucket and pipeline.bucket.name),
+        ("event bus", pipeline.event_bus and pipeline.event_bus.name),
+        ("bus rule", pipeline.event_rule and f"{pipeline.event_rule.name} -> {pipeline.event_rule.log_group}"),
+        ("api", pipeline.api and pipeline.api.url),
     )
     rows += [(label, value) for label, value in optional if value]
     out = console()
@@ -170,6 +187,9 @@ def _stop_local(forget: bool) -> None:
     directory = project_state_dir()
     local = LocalTarget(directory, ConsoleUI())
     if not (local.destroy() if forget else local.down()):
+        if forget:  # as `terraform destroy` with nothing deployed: done, not an error
+            note("nothing to destroy: this project has no local stack")
+            return
         raise NoStack()
     if forget:
         note("local stack destroyed: the next 'up' starts empty")

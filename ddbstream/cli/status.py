@@ -12,7 +12,12 @@ from ddbstream.cli.common import JsonOption
 
 def status(
     as_json: JsonOption = False,
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh in place until Ctrl-C.")] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch", "-w", help="Refresh in place until Ctrl-C (piped or with --json: one report per interval)."
+        ),
+    ] = False,
     interval: Annotated[
         float, typer.Option("--interval", help="Seconds between refreshes with --watch.", min=0.5)
     ] = 2.0,
@@ -29,8 +34,8 @@ def status(
     from ddbstream.errors import InvalidInput, Unhealthy
     from ddbstream.status import collect
 
-    if watch and (as_json or check):
-        raise InvalidInput("--watch cannot be combined with --json or --check")
+    if watch and check:
+        raise InvalidInput("--watch cannot be combined with --check")
     pipeline = current_pipeline()
     cache: dict[str, Any] = {}
 
@@ -40,7 +45,7 @@ def status(
         return cache[service]
 
     if watch:
-        _watch(lambda: collect(pipeline, client), interval)
+        _watch(lambda: collect(pipeline, client), interval, as_json)
     report = collect(pipeline, client)
     if as_json:
         emit_json(report, pretty=False)
@@ -54,14 +59,25 @@ def status(
         note("healthy")
 
 
-def _watch(collect_report: Callable[[], dict[str, Any]], interval: float) -> NoReturn:
-    """Redraw the compact report in place every `interval` seconds until Ctrl-C."""
+def _watch(collect_report: Callable[[], dict[str, Any]], interval: float, as_json: bool) -> NoReturn:
+    """Every `interval` seconds until Ctrl-C: the compact report redrawn in place on a terminal;
+    piped, or with --json, one report after another (--json: one JSON document per line)."""
     import time
 
-    from rich.live import Live
+    from ddbstream.cli.output import console, emit_json, stdout_is_terminal
 
-    from ddbstream.cli.output import console
+    if as_json:
+        while True:
+            emit_json(collect_report(), pretty=False)
+            time.sleep(interval)
     from ddbstream.cli.status_view import render_compact
+
+    if not stdout_is_terminal():
+        while True:
+            console().print(render_compact(collect_report(), interval))
+            console().file.flush()
+            time.sleep(interval)
+    from rich.live import Live
 
     with Live(render_compact(collect_report(), interval), console=console(), auto_refresh=False) as live:
         while True:

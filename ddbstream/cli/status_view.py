@@ -89,6 +89,10 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, Rows, str | None]]:
     function = report.get("function")
     if function is not None:
         sections.append(("function", [], function["error"]) if "error" in function else _function_section(function))
+    errors = report.get("recentErrors")
+    if errors is not None:
+        title = f"recent errors (the consumer's log, last {errors.get('windowMinutes', '-')} min)"
+        sections.append((title, [] if "error" in errors else _errors_rows(errors), errors.get("error")))
     dlq = report.get("dlq")
     if dlq is not None:
         sections.append(("dead-letter queue", [] if "error" in dlq else _dlq_rows(dlq), dlq.get("error")))
@@ -96,7 +100,11 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, Rows, str | None]]:
     if isinstance(alarms, dict):
         sections.append(("alarms", [], alarms.get("error")))
     elif alarms:
-        sections.append(("alarms", [(a["name"], _good(a["state"], a["state"] != "ALARM")) for a in alarms], None))
+        sections.append(("alarms", [_alarm_row(alarm) for alarm in alarms], None))
+    metrics = report.get("metrics")
+    if isinstance(metrics, dict) and metrics.get("metrics"):
+        title = f"metrics (last {metrics.get('minutes', 15)} min)"
+        sections.append((title, [] if "error" in metrics else _metric_rows(metrics), metrics.get("error")))
     daemon = report.get("daemon")
     if daemon is not None:
         sections.append(("local daemon", _daemon_rows(daemon), None))
@@ -104,6 +112,10 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, Rows, str | None]]:
         sections.append((f"http api {api['name']} ({api['apiId']})", _api_rows(api), None))
     if report.get("bus"):
         sections.append(("event bus rules", [_rule_row(rule) for rule in report["bus"]], None))
+    others = report.get("others")
+    if others:  # what the daemon runs beside the pipeline (`up --keep-old` left it)
+        title = "also deployed (not part of the pipeline)"
+        sections.append((title, [] if "error" in others else list(others.items()), others.get("error")))
     return sections
 
 
@@ -168,7 +180,21 @@ def _function_section(function: dict[str, Any]) -> tuple[str, Rows, None]:
         ("timeout", f"{_value(function.get('timeoutSeconds'))} s"),
         ("last modified", function.get("lastModified")),
     ]
+    interpreter = function.get("localInterpreter") or {}
+    if interpreter.get("executable"):
+        rows.append(("runs on", interpreter["executable"]))
+    if interpreter.get("warning"):
+        rows.append(("warning", Text(safe(interpreter["warning"]), style="yellow")))
     return f"function {function['name']}", rows, None
+
+
+def _errors_rows(errors: dict[str, Any]) -> Rows:
+    failing = errors["failingSinceLastSuccess"]
+    return [
+        ("invocations", errors["invocations"]),
+        ("failed", _good(errors["failed"], not errors["failed"])),
+        ("failing now", _good(f"the last {failing}, none succeeded since" if failing else "no", not failing)),
+    ]
 
 
 def _dlq_rows(dlq: dict[str, Any]) -> Rows:
@@ -238,6 +264,9 @@ def _compact_lines(report: dict[str, Any]) -> list[tuple[str, Text | None]]:
     if function is not None:
         label = f"function {function.get('name', '')}".strip()
         lines.append((label, _error_of(function) or _joined(_function_parts(function))))
+    errors = report.get("recentErrors")
+    if errors is not None:
+        lines.append(("recent errors", _error_of(errors) or _joined(_errors_parts(errors))))
     dlq = report.get("dlq")
     if dlq is not None:
         lines.append(("dead-letter queue", _error_of(dlq) or _joined(_dlq_parts(dlq))))
@@ -286,6 +315,14 @@ def _function_parts(function: dict[str, Any]) -> Parts:
     ]
 
 
+def _errors_parts(errors: dict[str, Any]) -> Parts:
+    failing = errors["failingSinceLastSuccess"]
+    return [
+        (f"{errors['failed']} of {errors['invocations']} invocations failed", "red" if failing else None),
+        (f"last {errors['windowMinutes']} min", None),
+    ]
+
+
 def _dlq_parts(dlq: dict[str, Any]) -> Parts:
     return [
         (f"{dlq['visible']} messages", "green" if dlq["visible"] == 0 else "red"),
@@ -300,3 +337,40 @@ def _daemon_parts(daemon: dict[str, Any]) -> Parts:
         ("ok" if daemon["healthy"] else "not answering", "green" if daemon["healthy"] else "red"),
         (f"up {humanize_seconds(uptime)}" if uptime is not None else "up -", None),
     ]
+
+
+# ---------------------------------------------------------------- alarms and metrics
+
+
+def _alarm_row(alarm: dict[str, Any]) -> tuple[str, Text]:
+    """STATE · since 2026-11-29 10:00:00Z · the state reason."""
+    state = alarm.get("state") or "-"
+    text = Text(safe(state), style="red" if state == "ALARM" else ("green" if state == "OK" else "yellow"))
+    if alarm.get("changed"):
+        text.append(f" · since {safe(alarm['changed'])}", style="dim")
+    if alarm.get("reason"):
+        text.append(f"\n{safe(alarm['reason'])}", style="dim")
+    return alarm["name"], text
+
+
+def _metric_rows(metrics: dict[str, Any]) -> Rows:
+    """A sparkline per metric (one character a minute), then the range's total or peak and the latest value."""
+    rows: Rows = []
+    for series in metrics["metrics"]:
+        total, latest = series.get("total"), series.get("latest")
+        bad = series["key"] in ("errors", "dlqDepth") and bool(latest)
+        line = Text(safe(series.get("sparkline") or ""), style="red" if bad else "cyan")
+        word = "total" if series.get("statistic") == "Sum" else "peak"
+        numbers = f"  {word} {amount(total, series['unit'])} · latest {amount(latest, series['unit'])}"
+        line.append(numbers if total is not None else "  no data")
+        rows.append((series["label"], line))
+    return rows
+
+
+def amount(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "ms":
+        return _age(value)
+    shown = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+    return f"{shown} s" if unit == "s" else shown

@@ -29,12 +29,21 @@ def tail(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events until Ctrl-C.")] = False,
     filter_pattern: Annotated[
         Optional[str],
-        typer.Option("--filter-pattern", help="A CloudWatch Logs filter pattern (applied by CloudWatch)."),
+        typer.Option(
+            "--filter-pattern",
+            help="A CloudWatch Logs filter pattern (applied by CloudWatch, or by the local daemon alike).",
+        ),
     ] = None,
     grep: Annotated[
         Optional[str], typer.Option("--grep", help="Only lines matching this regular expression (applied here).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="pretty, short, json (one object a line) or raw.")] = "pretty",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="line (one line an event), pretty (long JSON expanded), short, json (one object a line) or raw.",
+        ),
+    ] = "line",
     request_id: Annotated[
         Optional[str], typer.Option("--request-id", help="Only the lines of this invocation.")
     ] = None,
@@ -44,7 +53,8 @@ def tail(
 ) -> None:
     """Show the consumer's log lines (Lambda's START/END folded, REPORT summarised, errors in red).
 
-    Example: ddbstream tail --since 1h --follow --grep INSERT
+    Examples: ddbstream tail --since 1h --follow --grep INSERT;
+    ddbstream tail --filter-pattern '{ $.level = "ERROR" }' (CloudWatch's filter pattern syntax)
     """
     from ddbstream.logs import Renderer, compile_grep
 
@@ -86,7 +96,7 @@ def _consumer_tail(
     if not target:
         raise NotFound("no consumer function has been provisioned: run 'ddbstream up' or name a function")
     source = LogSource(pipeline.client("logs"), log_group_for(target), filter_pattern)
-    live_arn = source.arn(pipeline.region, pipeline.account) if follow and not pipeline.is_local else None
+    live_arn = source.arn(pipeline.region, pipeline.account) if follow else None  # both targets serve live tails
     return Tail(source, since_ms, until_ms, follow, local=pipeline.is_local, live_tail_arn=live_arn)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from ddbstream.cli.output import err_console, escape, note, safe, spinner
+from ddbstream.cli.output import console, err_console, escape, note, safe, spinner
 from ddbstream.errors import Cancelled
 
 
@@ -45,15 +45,28 @@ class ConsoleUI:
 
             yield on_line
 
-    def confirm(self, question: str) -> bool:
-        """Ask on the terminal (or read the answer from stdin); no answer at all is a refusal."""
+    def confirm(self, question: str, shown: Sequence[str] = ()) -> bool:
+        """Ask on the terminal (or read the answer from stdin) after ``shown`` (a plan). No answer at all
+        is a refusal: ``shown`` then goes to stdout, and the refusal is one error line."""
         if self.assume_yes:
             return True
-        sys.stderr.write(f"{question} [y/N]: ")
-        sys.stderr.flush()
-        answer = sys.stdin.readline()
-        if not sys.stdin.isatty():
-            sys.stderr.write(safe(answer.rstrip("\n")) + "\n")  # a piped answer is not echoed by a terminal
+        if sys.stdin.isatty():
+            self._ask(question, shown)
+            answer = sys.stdin.readline()
+        else:
+            answer = sys.stdin.readline()  # first: whether there is an answer decides where the plan goes
+            if answer:
+                self._ask(question, shown)
+                sys.stderr.write(safe(answer.rstrip("\n")) + "\n")  # a piped answer is not echoed by a terminal
+            else:
+                for line in shown:
+                    console().print(escape(line), highlight=False)
         if not answer:
             raise Cancelled(f"no answer to '{question}' (stdin is closed): pass --yes to go ahead without asking")
         return answer.strip().lower() in ("y", "yes")
+
+    def _ask(self, question: str, shown: Sequence[str]) -> None:
+        for line in shown:
+            self.note(line)
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -40,5 +40,5 @@ class TargetView:
     def activity(self, title: str) -> Iterator[Callable[[str], None]]:
         yield lambda line: None
 
-    def confirm(self, question: str) -> bool:
+    def confirm(self, question: str, shown: Sequence[str] = ()) -> bool:
         return False  # the demo never changes anything that asks

@@ -31,6 +31,10 @@ log = logging.getLogger("ddbstream.emulator")
 LOOPBACK = "127.0.0.1"
 
 
+def _straight(app: Callable[..., Any], environ: dict[str, Any], start_response: Any) -> Any:
+    return app(environ, start_response)
+
+
 @dataclass
 class Emulator:
     """moto plus the routes the daemon adds on top of it, its shutdown hooks and its health document."""
@@ -44,6 +48,8 @@ class Emulator:
     restored: str | None = None  # what the durable store brought back at start (emulator/store/)
     secret: str = "testing"  # the stack secret every request must carry (emulator/guard.py)
     token: str = ""  # names this daemon process on the health route (the CLI checks it before signalling)
+    # hands each request to moto_entry and may watch the answer (metrics: DynamoDB's UserErrors)
+    around_moto: Callable[[Callable[..., Any], dict[str, Any], Any], Any] = field(default=_straight)
     _shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -94,7 +100,7 @@ class Emulator:
                     log.exception("handler for %s %s failed", method, path)
                     response = aws_error("ServiceException", f"internal error: {exc}", 500)
                 return response(environ, start_response)
-        return self.moto_entry(environ, start_response)
+        return self.around_moto(self.moto_entry, environ, start_response)
 
 
 # The services a pipeline uses, loaded in the background once the daemon answers so that

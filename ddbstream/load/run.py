@@ -12,6 +12,7 @@ from typing import Any
 from ddbstream.dlq import mapping_filters
 from ddbstream.errors import InvalidInput
 from ddbstream.load.accounting import Accounting, account
+from ddbstream.load.cleanup import remove_items
 from ddbstream.load.dlq_view import DlqView
 from ddbstream.load.handler_log import HandlerLog
 from ddbstream.load.plan import Write, make_plan
@@ -35,6 +36,24 @@ class LoadReport:
     waited_s: float
     complete: bool
     records: list[StreamRecord] = field(default_factory=list)  # the run's stream records, in order
+    removed: int | None = None  # items deleted after the accounting (None: kept, or the cleanup failed)
+    cleanup_error: str | None = None
+
+    @property
+    def achieved_rate(self) -> float | None:
+        """The pace the writes went out at against --rate's schedule (write i due i/rate s after the
+        start): N writes by the last send, over the time the schedule gives N writes. None without --rate."""
+        sent = self.writes.sent_ms
+        if not self.rate or not sent:
+            return None
+        span_s = max(sent.values()) / 1000 - self.writes.started + 1 / self.rate
+        return len(sent) / span_s
+
+    @property
+    def short_of_rate(self) -> bool:
+        """Whether the writes went out more than 5% slower than the rate asked (--rate; 0 asks for none)."""
+        achieved = self.achieved_rate
+        return achieved is not None and achieved < 0.95 * self.rate
 
     def summary(self) -> dict[str, Any]:
         a = self.accounting
@@ -45,6 +64,9 @@ class LoadReport:
             "writes": len(w.acked_ms),
             "writeErrors": len(w.errors),
             "writesPerSecond": round(w.rate, 1),
+            "rateAsked": self.rate or None,
+            "rateAchieved": _round(self.achieved_rate),
+            "shortOfRate": self.short_of_rate,
             "streamRecords": a.records,
             "processed": a.processed,
             "eventsProcessedPerSecond": round(a.processed / span_s, 1) if span_s and span_s > 0 else None,
@@ -64,6 +86,8 @@ class LoadReport:
             "inSeveralDlqBatches": len(a.dlq_twice),
             "mismatches": len(self.mismatches),
             "complete": self.complete,
+            "itemsRemoved": self.removed,  # its deletes came after the accounting: not counted above
+            "cleanupError": self.cleanup_error,
         }
 
 
@@ -92,8 +116,10 @@ def run_load(
     on_progress: Callable[[Progress], None] = lambda _: None,
     poll_interval: float = 0.5,
     run: str | None = None,
+    clean_up: bool = False,
 ) -> LoadReport:
-    """Write the plan, then wait (at most ``wait`` s) until every record it caused is accounted for."""
+    """Write the plan, then wait (at most ``wait`` s) until every record it caused is accounted for;
+    then, with ``clean_up``, delete the load's items."""
     if wait < 0:
         raise InvalidInput("--wait must be 0 or more seconds")
     table = pipeline.require_table()
@@ -117,7 +143,7 @@ def run_load(
     waited_from = time.monotonic()
     accounting, done = observers.account_until_done(records, results, wait, poll_interval, progress, on_progress)
     dlq = observers.dlq
-    return LoadReport(
+    report = LoadReport(
         run,
         count,
         keys,
@@ -132,6 +158,21 @@ def run_load(
         done,
         records,
     )
+    if clean_up:
+        progress.phase = "cleaning up"
+        on_progress(progress)
+        _clean_up(report, pipeline.client("dynamodb"), table.name, plan)
+    return report
+
+
+def _clean_up(report: LoadReport, client: Any, table: str, plan: list[Write]) -> None:
+    """Delete the load's items (after the accounting, so its deletes are not measured)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        report.removed = remove_items(client, table, plan, report.run, report.workers)
+    except (BotoCoreError, ClientError) as exc:
+        report.cleanup_error = f"removing the load's items failed: {exc}"
 
 
 def _write(

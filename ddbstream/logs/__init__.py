@@ -7,9 +7,11 @@ lines: Lambda's line formats; render: tail's output formats.
 from ddbstream.logs.follow import Seen, Tail
 from ddbstream.logs.lines import Line, LineParser
 from ddbstream.logs.render import (
+    DEFAULT_FORMAT,
     FORMATS,
     Renderer,
     compile_grep,
+    render_line,
     render_pretty,
     render_short,
     selected,
@@ -18,6 +20,7 @@ from ddbstream.logs.render import (
 from ddbstream.logs.source import LogEvent, LogSource, Notice, Throttled, error_code, log_group_for
 
 __all__ = [
+    "DEFAULT_FORMAT",
     "FORMATS",
     "Line",
     "LineParser",
@@ -31,6 +34,7 @@ __all__ = [
     "compile_grep",
     "error_code",
     "log_group_for",
+    "render_line",
     "render_pretty",
     "render_short",
     "selected",

@@ -1,11 +1,12 @@
 """Backfilling and following a log group.
 
-Backfill and local following use FilterLogEvents (paged, interleaved). Each poll re-reads a
+Backfill uses FilterLogEvents (paged, interleaved), and so does following by polling (where
+StartLiveTail is refused or throttled, or no log group ARN is known). Each poll re-reads a
 short window before the newest event seen, so events that CloudWatch ingests late or that
 share the boundary millisecond are neither skipped nor shown twice (events already shown
-are remembered by event id). On AWS, following uses StartLiveTail, which returns only new
-events and carries no event ids: a FilterLogEvents catch-up runs whenever a session starts,
-and the two sources are reconciled by (stream, timestamp, message).
+are remembered by event id). Following uses StartLiveTail (AWS and the local daemon serve it),
+which returns only new events and carries no event ids: a FilterLogEvents catch-up runs
+whenever a session starts, and the two sources are reconciled by (stream, timestamp, message).
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class Tail:
         from botocore.exceptions import ClientError  # botocore is slow to import: only when tailing
 
         failures = 0  # sessions in a row that broke before bringing any update
+        waiting_for_group = False
         while True:
             session = _LiveSession(self.seen.new_pass())
             try:
@@ -167,14 +169,21 @@ class Tail:
                 code = error_code(exc)
                 if code in THROTTLING_CODES or code in ("AccessDeniedException", "UnrecognizedClientException"):
                     yield Notice(f"live tail unavailable ({code}): polling instead")
-                    yield from self._poll(AWS_POLL_SECONDS)
+                    yield from self._poll(self.interval)
                     return
-                if code == "ResourceNotFoundException":
-                    raise NotFound(f"log group {self.source.group} does not exist") from None
-                raise AwsError(f"StartLiveTail failed: {exc}") from None
+                if code != "ResourceNotFoundException":
+                    raise AwsError(f"StartLiveTail failed: {exc}") from None
+                # Following a function that has not logged yet: wait for its group, then tail it live.
+                if not waiting_for_group:
+                    waiting_for_group = True
+                    yield Notice(
+                        f"log group {self.source.group} does not exist (has the function run yet?); waiting for it"
+                    )
+                self.sleep(self.interval)
+                continue
             except Throttled:
                 yield Notice("CloudWatch is throttling: polling with backoff instead of live tail")
-                yield from self._poll(AWS_POLL_SECONDS)
+                yield from self._poll(self.interval)
                 return
             except DdbstreamError:
                 raise

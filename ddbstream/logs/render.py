@@ -1,4 +1,9 @@
-"""Selecting and rendering Lambda lines in tail's formats: pretty, short, json and raw."""
+"""Selecting and rendering Lambda lines in tail's formats: line, pretty, short, json and raw.
+
+``line`` (the default) prints one line an event, as ``aws logs tail`` does: a JSON payload stays
+compact (highlighted on a terminal) and line breaks in a message are shown escaped. ``pretty`` is
+the same head with long JSON payloads indented below it and messages keeping their line breaks.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from ddbstream.logs.lines import ERROR_LEVELS, Line, LineParser
 from ddbstream.logs.source import LogEvent
 from ddbstream.terminal import json_text, safe, safe_json
 
-FORMATS = ("pretty", "short", "json", "raw")
+FORMATS = ("line", "pretty", "short", "json", "raw")
+DEFAULT_FORMAT = "line"
 _REQUEST_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta", "bright_blue")
 _INLINE_JSON_CHARS = 100  # longer JSON payloads are printed indented below their line
 
@@ -72,23 +78,32 @@ def summarise_report(report: dict[str, str]) -> str:
     return " · ".join(parts)
 
 
-def _shown(line: Line) -> Line:
-    """The line with what it shows made terminal-safe (its text keeps its line breaks)."""
+def _shown(line: Line, multiline: bool) -> Line:
+    """The line with what it shows made terminal-safe (its text keeps its line breaks when ``multiline``)."""
     return dataclasses.replace(
         line,
-        text=safe(line.text, multiline=True),
+        text=safe(line.text, multiline=multiline),
         request_id=None if line.request_id is None else safe(line.request_id),
         report={name: safe(value) for name, value in line.report.items()},
     )
 
 
 def render_pretty(line: Line):
-    """A rich renderable for one line (None for lines folded away, such as END)."""
+    """A rich renderable for one line, long JSON payloads expanded below it (None for END lines)."""
+    return _render(line, expand=True)
+
+
+def render_line(line: Line):
+    """A rich Text of exactly one line for one line (None for END lines, folded as in pretty)."""
+    return _render(line, expand=False)
+
+
+def _render(line: Line, expand: bool):
     from rich.text import Text  # rich is slow to import: only when printing
 
     if line.kind == "end":
         return None
-    line = _shown(line)
+    line = _shown(line, multiline=expand)
     stamp = iso_ms(line.event.timestamp)[11:23]
     head = Text()
     head.append(stamp, style="dim")
@@ -111,18 +126,18 @@ def render_pretty(line: Line):
     head.append(f"{level:<5}", style=_level_style(level if line.level or not line.failed else "ERROR"))
     head.append(" ")
     if line.is_json:
-        return _with_json_body(head, line)
+        return _with_json_body(head, line, expand)
     head.append(line.text, style="red" if line.failed else None)
     return head
 
 
-def _with_json_body(head, line: Line):
-    """The line's JSON payload after its head: inline when short, else indented below it."""
+def _with_json_body(head, line: Line, expand: bool):
+    """The line's JSON payload after its head: inline when short (or not ``expand``), else indented below it."""
     from rich.console import Group
     from rich.text import Text
 
     compact = json.dumps(line.data, ensure_ascii=False)
-    if len(compact) <= _INLINE_JSON_CHARS:
+    if not expand or len(compact) <= _INLINE_JSON_CHARS:
         head.append_text(json_text(compact) if not line.failed else Text(safe_json(compact), style="red"))
         return head
     body = json_text(json.dumps(line.data, ensure_ascii=False, indent=2))
@@ -145,7 +160,7 @@ def render_raw(event: LogEvent) -> str:
 class Renderer:
     """Log events -> what to print in one format (str, or rich renderables for pretty)."""
 
-    def __init__(self, fmt: str = "pretty", grep: re.Pattern[str] | None = None, request_id: str | None = None):
+    def __init__(self, fmt: str = DEFAULT_FORMAT, grep: re.Pattern[str] | None = None, request_id: str | None = None):
         if fmt not in FORMATS:
             raise InvalidInput(f"unknown --format {fmt!r}: use one of {', '.join(FORMATS)}")
         self.fmt = fmt
@@ -164,4 +179,6 @@ class Renderer:
             return render_short(line)
         if self.fmt == "json":
             return safe_json(dumps_plain(line.as_json()))
+        if self.fmt == "line":
+            return render_line(line)
         return render_pretty(line)

@@ -15,9 +15,10 @@ from ddbstream.spec import Spec
 
 def check(spec: Spec) -> None:
     """Checks of the spec that variables.tf's validation blocks cannot express (SpecError)."""
-    from ddbstream.provision import mapping
+    from ddbstream.provision import http_api, mapping
 
     mapping.check_filter_patterns(spec)
+    http_api.check_api(spec)
 
 
 def provision(
@@ -29,15 +30,17 @@ def provision(
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Provision every resource of the spec; return (resources for state.json, drift notes)."""
-    from ddbstream.provision import alarms, function, mapping, messaging, table
+    from ddbstream.provision import alarms, event_bus, function, http_api, mapping, messaging, table
 
     check(spec)
     run = Provisioning(spec, client, progress=progress)
-    # The function comes after the table, queue, topic and bucket: its environment names them.
+    # The functions come after the table, queue, topic, bucket and bus: their environments name them.
     steps = [
         table.provision_table,
         messaging.provision_messaging,
+        event_bus.provision_event_bus,
         function.provision_function,
+        http_api.provision_http_api,
         alarms.provision_alarms,
         mapping.provision_mapping,
     ]

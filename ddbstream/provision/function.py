@@ -1,4 +1,8 @@
-"""The consumer function: its code package, execution role, log group and configuration."""
+"""Lambda functions: code package, execution role, log group and configuration.
+
+``deploy_function`` creates or reconciles one function from a ``FunctionDefinition``; the
+consumer (``provision_function``) and the CRUD API (provision/http_api.py) both go through it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import io
 import json
 import os
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +112,22 @@ def function_environment(spec: Spec, resources: dict[str, Any]) -> dict[str, str
     return env
 
 
+@dataclass(frozen=True)
+class FunctionDefinition:
+    """One function as infra/ defines it: what deploy_function creates or reconciles."""
+
+    name: str
+    directory: Path  # packaged as the function's code
+    runtime: str
+    handler: str
+    memory_size: int
+    timeout: int
+    environment: dict[str, str]
+    description: str
+    log_retention_days: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 def _role_arn(iam: Any, function_name: str) -> str:
     """The function's execution role (``<function>-role``), created when missing."""
     name = f"{function_name}-role"[:64]
@@ -114,11 +135,12 @@ def _role_arn(iam: Any, function_name: str) -> str:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         return iam.create_role(
-            RoleName=name, AssumeRolePolicyDocument=_ASSUME_ROLE, Description="ddbstream consumer execution role"
+            RoleName=name, AssumeRolePolicyDocument=_ASSUME_ROLE, Description="ddbstream function execution role"
         )["Role"]["Arn"]
 
 
-def _log_group(logs: Any, group: str, retention_days: int, tags: dict[str, str]) -> None:
+def ensure_log_group(logs: Any, group: str, retention_days: int, tags: dict[str, str]) -> None:
+    """The log group, created when missing, with ``retention_days`` (0: never expire)."""
     found = logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
     current = next((g for g in found if g["logGroupName"] == group), None)
     if current is None:
@@ -130,46 +152,79 @@ def _log_group(logs: Any, group: str, retention_days: int, tags: dict[str, str])
         logs.delete_retention_policy(logGroupName=group)
 
 
-def provision_function(run: Provisioning) -> None:
-    """Create or update the consumer function; its code only when the package's hash changed."""
-    spec, client, resources, progress = run.spec, run.client, run.resources, run.progress
-    name = spec.resource_names()["function_name"]
-    code = function_code(source_dir(spec), spec["lambda_runtime"], progress)
-    tags = {str(k): str(v) for k, v in (spec.get("tags") or {}).items()}
-    group = lambda_log_group(name)
-    _log_group(client("logs"), group, int(spec.get("log_retention_days") or 0), tags)
+def deploy_function(run: Provisioning, definition: FunctionDefinition) -> dict[str, Any]:
+    """Create or update one function (its code only when the package's hash changed); its configuration."""
+    client, progress, name = run.client, run.progress, definition.name
+    code = function_code(definition.directory, definition.runtime, progress)
+    ensure_log_group(client("logs"), lambda_log_group(name), definition.log_retention_days, definition.tags)
     lam = client("lambda")
-    desired = {
-        "Runtime": spec["lambda_runtime"],
-        "Handler": spec["lambda_handler"],
-        "MemorySize": int(spec["lambda_memory_size"]),
-        "Timeout": int(spec["lambda_timeout"]),
-        "Environment": {"Variables": function_environment(spec, resources)},
-    }
+    desired = function_settings(definition)
     try:
         current = lam.get_function_configuration(FunctionName=name)
     except lam.exceptions.ResourceNotFoundException:
         progress(f"creating function {name}")
-        current = lam.create_function(
+        return lam.create_function(
             FunctionName=name,
             Role=_role_arn(client("iam"), name),
             Code={"ZipFile": code},
-            Description="ddbstream DynamoDB Streams consumer",
+            Description=definition.description,
             **desired,
-            **({"Tags": tags} if tags else {}),
+            **({"Tags": definition.tags} if definition.tags else {}),
         )
-    else:
-        changed = {k: v for k, v in desired.items() if _current_value(current, k) != v}
-        if changed:
-            progress(f"updating function {name} configuration ({', '.join(sorted(changed))})")
-            current = lam.update_function_configuration(FunctionName=name, **changed)
-        if current.get("CodeSha256") != code_sha256(code):
-            progress(f"updating function {name} code")
-            current = lam.update_function_code(FunctionName=name, ZipFile=code)
-    resources.update(function_name=name, function_arn=current["FunctionArn"], log_group=group)
+    changed = {k: desired[k] for k in configuration_changes(current, desired)}
+    if changed:
+        progress(f"updating function {name} configuration ({', '.join(sorted(changed))})")
+        current = lam.update_function_configuration(FunctionName=name, **changed)
+    if current.get("CodeSha256") != code_sha256(code):
+        progress(f"updating function {name} code")
+        current = lam.update_function_code(FunctionName=name, ZipFile=code)
+    return current
 
 
-def _current_value(config: dict[str, Any], key: str) -> Any:
+def function_settings(definition: FunctionDefinition) -> dict[str, Any]:
+    """The configuration CreateFunction and UpdateFunctionConfiguration set (the plan compares the same)."""
+    return {
+        "Runtime": definition.runtime,
+        "Handler": definition.handler,
+        "MemorySize": definition.memory_size,
+        "Timeout": definition.timeout,
+        "Environment": {"Variables": definition.environment},
+    }
+
+
+def configuration_changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{setting: (deployed, wanted)} for each setting of ``desired`` the deployed configuration lacks."""
+    found = {key: deployed_value(current, key) for key in desired}
+    return {key: (found[key], value) for key, value in desired.items() if found[key] != value}
+
+
+def provision_function(run: Provisioning) -> None:
+    """Create or update the consumer function."""
+    spec, resources = run.spec, run.resources
+    definition = consumer_definition(spec, resources)
+    current = deploy_function(run, definition)
+    name = definition.name
+    resources.update(function_name=name, function_arn=current["FunctionArn"], log_group=lambda_log_group(name))
+
+
+def consumer_definition(spec: Spec, resources: dict[str, Any]) -> FunctionDefinition:
+    """The consumer as the spec defines it (``resources``: what its environment names)."""
+    return FunctionDefinition(
+        name=spec.resource_names()["function_name"],
+        directory=source_dir(spec),
+        runtime=spec["lambda_runtime"],
+        handler=spec["lambda_handler"],
+        memory_size=int(spec["lambda_memory_size"]),
+        timeout=int(spec["lambda_timeout"]),
+        environment=function_environment(spec, resources),
+        description="ddbstream DynamoDB Streams consumer",
+        log_retention_days=int(spec.get("log_retention_days") or 0),
+        tags={str(k): str(v) for k, v in (spec.get("tags") or {}).items()},
+    )
+
+
+def deployed_value(config: dict[str, Any], key: str) -> Any:
+    """A setting of a GetFunctionConfiguration answer, in function_settings' shape."""
     if key == "Environment":
         return {"Variables": (config.get("Environment") or {}).get("Variables") or {}}
     return config.get(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ddbstream.errors import SpecError
@@ -72,12 +73,26 @@ def provision_mapping(run: Provisioning) -> None:
 
 
 def _differs(current: dict[str, Any], desired: dict[str, Any]) -> bool:
-    for name, value in desired.items():
-        have = current.get(name)
-        if name == "FilterCriteria":
-            have = have or {"Filters": []}
-        if name == "FunctionResponseTypes":
-            have, value = sorted(have or []), sorted(value)
-        if have != value:
-            return True
+    if setting_changes(current, desired):
+        return True
     return current.get("State") not in ("Enabled", "Enabling", "Creating", "Updating")
+
+
+def setting_changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{setting: (deployed, wanted)} for each of ``desired`` the deployed mapping does not have."""
+    have, want = comparable_settings(current, desired), comparable_settings(desired, desired)
+    return {name: (have[name], want[name]) for name in desired if have[name] != want[name]}
+
+
+def comparable_settings(mapping: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The settings ``names`` of a mapping (deployed or desired) in one shape: absent filters are
+    no filters, response types sorted, an empty destination left out."""
+    found = {name: mapping.get(name) for name in names}
+    if "FilterCriteria" in found:
+        found["FilterCriteria"] = found["FilterCriteria"] or {"Filters": []}
+    if "FunctionResponseTypes" in found:
+        found["FunctionResponseTypes"] = sorted(found["FunctionResponseTypes"] or [])
+    if "DestinationConfig" in found:
+        on_failure = (found["DestinationConfig"] or {}).get("OnFailure") or {}
+        found["DestinationConfig"] = {"OnFailure": {k: v for k, v in on_failure.items() if v}}
+    return found

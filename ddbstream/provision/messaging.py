@@ -1,7 +1,7 @@
-"""The consumer's sinks: dead-letter queue, notification topic, audit bucket, event bus.
+"""The consumer's sinks: dead-letter queue, notification topic, audit bucket (the bus: event_bus.py).
 
-Each mirrors its module under infra/modules/ (dlq, notifications, audit) or infra/main.tf
-(the event bus); tests/test_infra_agreement.py checks that they set the same values.
+Each mirrors its module under infra/modules/ (dlq, notifications, audit);
+tests/infra/test_infra_agreement.py checks that they set the same values.
 Encryption keys are the exception: the local target does not create the topic's KMS key.
 """
 
@@ -25,7 +25,7 @@ def _tags(spec: Spec) -> dict[str, str]:
 
 
 def provision_messaging(run: Provisioning) -> None:
-    """Create (or reconcile) whichever of the queue, topic, bucket and bus the spec enables."""
+    """Create (or reconcile) whichever of the queue, topic and bucket the spec enables."""
     spec, client, resources, progress = run.spec, run.client, run.resources, run.progress
     names = spec.resource_names()
     if spec.get("enable_dlq"):
@@ -35,8 +35,6 @@ def provision_messaging(run: Provisioning) -> None:
         provision_topic(spec, client("sns"), names["topic_name"], resources, progress)
     if spec.get("enable_audit"):
         provision_bucket(spec, client("s3"), names["audit_bucket_name"], resources, progress)
-    if spec.get("event_bus_name"):
-        provision_event_bus(spec, client("events"), spec["event_bus_name"], resources, progress)
 
 
 def queue_attributes(spec: Spec) -> dict[str, str]:
@@ -162,17 +160,3 @@ def provision_bucket(
     if tags:
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
     resources.update(bucket=name)
-
-
-def provision_event_bus(
-    spec: Spec, events: Any, name: str, resources: dict[str, Any], progress: Callable[[str], None]
-) -> None:
-    """The bus the consumer forwards changes to; "default" always exists."""
-    if name != "default":
-        try:
-            events.describe_event_bus(Name=name)
-        except events.exceptions.ResourceNotFoundException:
-            progress(f"creating event bus {name}")
-            tags = [{"Key": k, "Value": v} for k, v in _tags(spec).items()]
-            events.create_event_bus(Name=name, **({"Tags": tags} if tags else {}))
-    resources.update(event_bus_name=name)

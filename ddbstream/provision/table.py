@@ -58,6 +58,28 @@ def desired_table(spec: Spec) -> dict[str, Any]:
     return args
 
 
+_THROUGHPUT_KEYS = ("ReadCapacityUnits", "WriteCapacityUnits")
+
+
+def table_settings(table: dict[str, Any]) -> dict[str, Any]:
+    """What a plan compares of a table, from CreateTable arguments (desired_table) or DescribeTable."""
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    keys = [f"{k['AttributeName']} ({types.get(k['AttributeName'])}, {k['KeyType']})" for k in table["KeySchema"]]
+    billing = table.get("BillingMode") or (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+    stream = table.get("StreamSpecification") or {}
+    settings: dict[str, Any] = {
+        "TableName": table["TableName"],
+        "KeySchema": ", ".join(keys),
+        "BillingMode": billing,
+        "StreamViewType": stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
+        "GlobalSecondaryIndexes": sorted(index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])),
+    }
+    if billing == "PROVISIONED":
+        throughput = table.get("ProvisionedThroughput") or {}
+        settings["ProvisionedThroughput"] = {k: throughput.get(k) for k in _THROUGHPUT_KEYS}
+    return settings
+
+
 def _key_schema(keys: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"AttributeName": name, "KeyType": role} for (name, _), role in zip(keys, ("HASH", "RANGE"))]
 
@@ -81,16 +103,11 @@ def provision_table(run: Provisioning) -> None:
         _reconcile(dynamodb, table, desired, notes)
         table = dynamodb.describe_table(TableName=name)["Table"]
 
-    ttl = spec.get("ttl_attribute")
-    if ttl:
-        current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        if current.get("AttributeName") != ttl or current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-            dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
-            )
-    if spec.get("point_in_time_recovery"):
+    _reconcile_ttl(dynamodb, name, spec.get("ttl_attribute"))
+    if spec.get("point_in_time_recovery") or point_in_time_recovery(dynamodb, name):
         dynamodb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": bool(spec.get("point_in_time_recovery"))},
         )
 
     resources.update(
@@ -100,6 +117,29 @@ def provision_table(run: Provisioning) -> None:
         key_schema=[list(pair) for pair in spec.key_schema()],
         stream_view_type=table.get("StreamSpecification", {}).get("StreamViewType"),
     )
+
+
+def ttl_attribute(dynamodb: Any, name: str) -> str | None:
+    """The attribute TTL deletes items by, while it is on (None: off)."""
+    current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    return current.get("AttributeName") if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") else None
+
+
+def point_in_time_recovery(dynamodb: Any, name: str) -> bool:
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    return (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus") == "ENABLED"
+
+
+def _reconcile_ttl(dynamodb: Any, name: str, wanted: str | None) -> None:
+    current = ttl_attribute(dynamodb, name)
+    if current == wanted:
+        return
+    if current:
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": current}
+        )
+    if wanted:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": wanted})
 
 
 def _reconcile(dynamodb: Any, table: dict[str, Any], desired: dict[str, Any], notes: list[str]) -> None:
@@ -118,14 +158,16 @@ def _reconcile(dynamodb: Any, table: dict[str, Any], desired: dict[str, Any], no
         )
     stream = table.get("StreamSpecification") or {}
     wanted_view = desired["StreamSpecification"]["StreamViewType"]
+    if stream.get("StreamEnabled") and stream.get("StreamViewType") != wanted_view:
+        # A view type cannot change while the stream is on: off, then on again (a new stream, as on AWS).
+        dynamodb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+        stream = {}
     if not stream.get("StreamEnabled"):
         dynamodb.update_table(TableName=name, StreamSpecification=desired["StreamSpecification"])
-    elif stream.get("StreamViewType") != wanted_view:
-        notes.append(
-            f"table {name} streams {stream.get('StreamViewType')} but the spec says {wanted_view}: "
-            "a stream's view type cannot change while it is enabled"
-        )
     existing_indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    wanted_indexes = {index["IndexName"] for index in desired.get("GlobalSecondaryIndexes", [])}
+    for index_name in sorted(existing_indexes - wanted_indexes):
+        dynamodb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index_name}}])
     for index in desired.get("GlobalSecondaryIndexes", []):
         if index["IndexName"] not in existing_indexes:
             index_attributes = {key["AttributeName"] for key in index["KeySchema"]}
@@ -137,8 +179,10 @@ def _reconcile(dynamodb: Any, table: dict[str, Any], desired: dict[str, Any], no
                 GlobalSecondaryIndexUpdates=[{"Create": index}],
             )
     billing = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
-    if billing != desired["BillingMode"]:
+    throughput = {k: v for k, v in (table.get("ProvisionedThroughput") or {}).items() if k in _THROUGHPUT_KEYS}
+    wanted_throughput = desired.get("ProvisionedThroughput")
+    if billing != desired["BillingMode"] or (wanted_throughput and throughput != wanted_throughput):
         update: dict[str, Any] = {"TableName": name, "BillingMode": desired["BillingMode"]}
-        if "ProvisionedThroughput" in desired:
-            update["ProvisionedThroughput"] = desired["ProvisionedThroughput"]
+        if wanted_throughput:
+            update["ProvisionedThroughput"] = wanted_throughput
         dynamodb.update_table(**update)

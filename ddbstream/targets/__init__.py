@@ -32,8 +32,9 @@ def make_target(
     profile: str | None = None,
     region: str | None = None,
     cors_origins: tuple[str, ...] = (),
+    keep_old: bool = False,
 ) -> Target:
     """The target called ``name``, keeping its files in ``directory`` (options a target has no use for are ignored)."""
     if name == "aws":
         return AwsTarget(directory, ui, profile=profile, region=region)
-    return LocalTarget(directory, ui, port=port, cors_origins=cors_origins)
+    return LocalTarget(directory, ui, port=port, cors_origins=cors_origins, keep_old=keep_old)

@@ -18,14 +18,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 from ddbstream.clients import aws_client, profile_for
 from ddbstream.daemon import daemon_alive
-from ddbstream.errors import Cancelled, CredentialsError, DdbstreamError, NoStack, TerraformError
+from ddbstream.errors import AwsError, Cancelled, CredentialsError, DdbstreamError, NoStack, TerraformError
 from ddbstream.files import write_private
 from ddbstream.items import dumps_plain
 from ddbstream.pipeline import Pipeline
+from ddbstream.plan import Plan
+from ddbstream.plan.terraform import from_show_json
 from ddbstream.spec import Spec
 from ddbstream.state import State, read_state, remove_state, write_state
 from ddbstream.targets.base import TargetUI
@@ -45,6 +48,15 @@ RESOURCE_OUTPUTS = (
     "bucket",
     "mapping_uuid",
     "event_bus_name",
+    "event_bus_arn",
+    "event_rule_name",
+    "event_log_group",
+    "event_queue_url",
+    "api_id",
+    "api_url",
+    "api_function_name",
+    "api_log_group",
+    "api_access_log_group",
     "alarm_names",
 )
 
@@ -79,6 +91,8 @@ def caller_identity(region: str, profile: str | None = None) -> Identity:
                 ": "
             )
         ) from None
+    except (EndpointUnreachable, HTTPClientError) as exc:  # no network, DNS, a proxy, a timeout: not credentials
+        raise AwsError(f"cannot reach AWS (STS, in {region}): {exc}; check the network connection") from None
     except BotoCoreError as exc:
         raise CredentialsError(
             f"no usable AWS credentials ({where}): {exc}; set AWS_PROFILE or pass --profile"
@@ -121,15 +135,7 @@ class AwsTarget:
         self._refuse_other_account(identity, deployed)
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._terraform(binary, spec) as terraform:
-            self._write_var_file(spec, region)
-            self._init(terraform, spec)
-            plan = ("plan", "-input=false", "-no-color", f"-out={self.plan_file}", f"-var-file={self.var_file}")
-            code, lines = self._step(terraform, "plan", *plan)
-            if code != 0 and _needs_init(lines):
-                self._init(terraform, spec, force=True)
-                code, lines = self._step(terraform, "plan", *plan)
-            if code != 0:
-                raise self._failure("plan", lines)
+            lines = self._plan(terraform, spec, region)
             summary = plan_summary(lines)
             if summary is None:
                 self.ui.note("terraform plan: no changes")
@@ -156,6 +162,34 @@ class AwsTarget:
             self.plan_file.unlink(missing_ok=True)
             state = self._save_state(terraform, spec, identity)
         return Pipeline.from_state(state), []
+
+    def plan(self, spec: Spec) -> Plan:
+        """terraform plan, read back with ``show -json`` (the stable format); nothing is applied."""
+        binary = find_terraform()
+        deployed = self._deployed()
+        self.profile = profile_for(deployed, self.profile)
+        region = resolve_region(spec, self.region)
+        self._refuse_other_account(caller_identity(region, self.profile), deployed)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._terraform(binary, spec) as terraform:
+            try:
+                self._plan(terraform, spec, region)
+                return from_show_json(terraform.show_plan(self.plan_file))
+            finally:
+                self.plan_file.unlink(missing_ok=True)
+
+    def _plan(self, terraform: Terraform, spec: Spec, region: str) -> list[str]:
+        """Write the variables, init (once), terraform plan -out; the plan's output lines."""
+        self._write_var_file(spec, region)
+        self._init(terraform, spec)
+        plan = ("plan", "-input=false", "-no-color", f"-out={self.plan_file}", f"-var-file={self.var_file}")
+        code, lines = self._step(terraform, "plan", *plan)
+        if code != 0 and _needs_init(lines):
+            self._init(terraform, spec, force=True)
+            code, lines = self._step(terraform, "plan", *plan)
+        if code != 0:
+            raise self._failure("plan", lines)
+        return lines
 
     def down(self) -> bool:
         """Nothing to stop: a pipeline on AWS runs until it is destroyed."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ddbstream.pipeline import Pipeline
+    from ddbstream.plan import Plan
     from ddbstream.spec import Spec
 
 Progress = Callable[[str], None]
@@ -28,8 +29,8 @@ class TargetUI(Protocol):
     def activity(self, title: str) -> AbstractContextManager[Progress]:
         """A spinner while an external tool runs; yields the callback that receives the tool's output lines."""
 
-    def confirm(self, question: str) -> bool:
-        """Whether the person agrees to ``question`` (False: they refused)."""
+    def confirm(self, question: str, shown: Sequence[str] = ()) -> bool:
+        """Whether the person agrees to ``question`` (False: they refused), asked after ``shown`` (a plan)."""
 
 
 class Target(Protocol):
@@ -44,7 +45,11 @@ class Target(Protocol):
         """Undo ``prepare()`` when no ``up()`` follows (the spec turned out invalid, say)."""
 
     def up(self, spec: Spec) -> tuple[Pipeline, list[str]]:
-        """Provision the spec's pipeline; returns it and notes on drift that could not be fixed."""
+        """Apply the spec's plan (each change said through the UI); returns the pipeline and notes on drift
+        that could not be fixed."""
+
+    def plan(self, spec: Spec) -> Plan:
+        """What ``up(spec)`` would change, resource by resource, changing nothing."""
 
     def down(self) -> bool:
         """Stop the pipeline, keeping what the next ``up()`` brings back; True when something was stopped."""

@@ -13,14 +13,16 @@ from ddbstream.daemon import (
     DaemonLaunch,
     Stopped,
     daemon_alive,
+    daemon_get,
     directory_owner,
     kept_files,
     stop_daemon,
 )
-from ddbstream.errors import DaemonError
+from ddbstream.errors import Cancelled, DaemonError
 from ddbstream.interpreters import local_interpreter
 from ddbstream.pipeline import Pipeline
-from ddbstream.provision import provision
+from ddbstream.plan.local import apply_plan, local_plan, losses
+from ddbstream.plan.model import DESTROY, Change, Plan, render
 from ddbstream.spec import Spec
 from ddbstream.state import (
     FAKE_ACCOUNT,
@@ -42,11 +44,19 @@ class LocalTarget:
 
     name = "local"
 
-    def __init__(self, directory: Path, ui: TargetUI, port: int | None = None, cors_origins: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        directory: Path,
+        ui: TargetUI,
+        port: int | None = None,
+        cors_origins: tuple[str, ...] = (),
+        keep_old: bool = False,
+    ):
         self.directory = directory
         self.ui = ui
         self.port = port
         self.cors_origins = cors_origins  # web origins the daemon answers (it refuses every other)
+        self.keep_old = keep_old  # resources that left the definition stay deployed (status lists them)
         self._launch: DaemonLaunch | None = None
         self._lock: ExitStack | None = None  # the project's lock, held from prepare() to the end of up()
         self.stopped = Stopped.NOT_RUNNING  # how the last down() or destroy() stop went
@@ -80,28 +90,56 @@ class LocalTarget:
             self.cancel()
 
     def _up(self, spec: Spec) -> tuple[Pipeline, list[str]]:
+        """Plan against what runs, ask before data goes, apply the plan; say each change."""
         region = spec["aws_region"]
         # Said before anything starts: RuntimeUnavailable (no node), or a stand-in interpreter.
         stand_in = local_interpreter(spec["lambda_runtime"]).warning
         with self.ui.spinner("starting the local pipeline") as progress:
             state, restored = self._daemon_for(region, progress)
-            endpoint = state.endpoint
-
-            def client(service: str):
-                return local_client(service, endpoint, region, state.secret)
-
-            progress("provisioning the pipeline")
-            resources, notes = provision(
-                spec, client, account=state.account, region=region, existing=state.resources, progress=progress
-            )
+            client = _client_of(state, region)
+            progress("planning")
+            plan = local_plan(spec, client, state.account, state.resources)
+        if restored:
+            self.ui.note(restored)
+        self._confirm(plan)
+        with self.ui.spinner("applying the plan") as progress:
+            resources, notes, kept = apply_plan(plan, spec, client, state.account, region, self.keep_old, progress)
+            if resources.get("api_id"):
+                resources["api_url"] = _api_url(state, resources["api_id"])
             state.region = region
             state.resources = resources
             write_state(self.directory, state)
-        if restored:
-            self.ui.note(restored)
         if stand_in:
             self.ui.note(stand_in.removeprefix("ddbstream: "))
+        for change in plan.pending:
+            self.ui.note(_said(change, change in kept))
+        if not plan.pending:
+            self.ui.note(plan.summary())
         return Pipeline.from_state(state), notes
+
+    def plan(self, spec: Spec) -> Plan:
+        """What `up` would change in the running daemon (nothing runs: what it would create)."""
+        state = self._running()
+        if state is None:
+            plan = local_plan(spec, None, FAKE_ACCOUNT, {})
+            saved = " (up restores the stack 'down' saved first, then compares)" if kept_files(self.directory) else ""
+            plan.notes.insert(0, f"no local daemon is running: everything would be created{saved}")
+            return plan
+        if state.region != spec["aws_region"]:
+            raise DaemonError(
+                f"the local stack runs in {state.region}, the spec says {spec['aws_region']}: run 'ddbstream down' first"
+            )
+        return local_plan(spec, _client_of(state, state.region), state.account, state.resources)
+
+    def _confirm(self, plan: Plan) -> None:
+        """Ask before a change that deletes a table, queue or bucket (Cancelled: refused, or no answer)."""
+        lost = losses(plan, self.keep_old)
+        if not lost:
+            return
+        what = ", ".join(f"{c.kind} {c.before.name}" for c in lost if c.before is not None)
+        question = f"This deletes {what} with all {'they hold' if len(lost) > 1 else 'it holds'}. Apply?"
+        if not self.ui.confirm(question, render(plan)):
+            raise Cancelled(f"cancelled: nothing was applied ({what} would have been deleted)")
 
     def down(self) -> bool:
         """Stop the daemon (if any) and forget the state; True when a daemon was stopped.
@@ -219,3 +257,30 @@ class LocalTarget:
         )
         write_state(self.directory, state)
         return state, launch.restored
+
+
+def _api_url(state: State, api_id: str) -> str:
+    """Where the daemon's gateway serves the API (its listener's port is chosen when the daemon starts)."""
+    listed = daemon_get(state.endpoint or "", state.secret, "/_ddbstream/apis") or {}
+    url = next((api.get("url") for api in listed.get("apis", []) if api.get("apiId") == api_id), None)
+    if not url:
+        raise DaemonError(f"the local daemon does not serve the HTTP API {api_id} it just created")
+    return url
+
+
+def _client_of(state: State, region: str):
+    """A client factory for the daemon ``state`` names."""
+
+    def client(service: str):
+        return local_client(service, state.endpoint, region, state.secret)
+
+    return client
+
+
+def _said(change: Change, kept: bool) -> str:
+    """One line for an applied change; ``kept``: --keep-old left the deployed resource running."""
+    if not kept or change.before is None:
+        return change.line()
+    if change.action == DESTROY:
+        return f"kept {change.kind} {change.before.name}: no longer defined, left running (--keep-old)"
+    return f"{change.line()}; {change.before.name} left running (--keep-old)"

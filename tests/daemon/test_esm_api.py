@@ -142,6 +142,16 @@ def test_create_rejects_what_aws_rejects(daemon, pipeline, settings):
     assert daemon.client("lambda").list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"] == []
 
 
+@pytest.mark.parametrize("age", [0, 59])
+def test_a_record_age_under_a_minute_is_refused_in_aws_words(daemon, pipeline, age):
+    # In botocore's range, refused by Lambda itself (tests/conformance: record_age_under_a_minute).
+    function, arn = pipeline
+    with pytest.raises(ClientError) as excinfo:
+        daemon.mapping(function, arn, MaximumRecordAgeInSeconds=age)
+    message = "MaximumRecordAgeInSeconds must be either -1 (forever) or between 60 and 604800 (inclusive)"
+    assert error(excinfo) == ("InvalidParameterValueException", 400, message)
+
+
 def test_boundary_values_are_accepted(daemon, pipeline):
     function, arn = pipeline
     created = daemon.mapping(
@@ -164,10 +174,10 @@ def test_missing_and_unknown_resources(daemon, pipeline):
         client.create_event_source_mapping(
             FunctionName="no-such-function", EventSourceArn=arn, StartingPosition="LATEST"
         )
-    assert error(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert error(excinfo) == ("InvalidParameterValueException", 400, "Function does not exist")  # as AWS
     with pytest.raises(ClientError) as excinfo:
         client.create_event_source_mapping(FunctionName=function, EventSourceArn=arn + "x", StartingPosition="LATEST")
-    assert error(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert error(excinfo) == ("InvalidParameterValueException", 400, f"Stream not found: {arn}x")  # as AWS
     with pytest.raises(ClientError) as excinfo:
         client.create_event_source_mapping(
             FunctionName=function, StartingPosition="LATEST", EventSourceArn="arn:aws:sqs:us-east-1:123456789012:queue"

@@ -307,7 +307,8 @@ def test_maximum_record_age_discards_old_records(daemon, runtime):
     finally:
         stream.clock = time.time
     assert message["requestContext"]["condition"] == "RecordAgeExceeded"
-    assert message["requestContext"]["approximateInvokeCount"] == 0
+    assert message["requestContext"]["approximateInvokeCount"] == 1  # as AWS records it (tests/conformance)
+    assert "responseContext" not in message
     assert message["DDBStreamBatchInfo"]["batchSize"] == 1
     assert runtime.events(function) == []  # never delivered
 
@@ -336,7 +337,7 @@ def test_infinite_retries_stop_when_the_record_gets_too_old(daemon, runtime):
         stream.clock = time.time
     assert message["requestContext"]["condition"] == "RecordAgeExceeded"
     assert message["requestContext"]["approximateInvokeCount"] >= 2
-    assert message["responseContext"]["functionError"] == "Unhandled"
+    assert "responseContext" not in message  # as AWS records it (tests/conformance)
 
 
 # ---------------------------------------------------------------- ReportBatchItemFailures

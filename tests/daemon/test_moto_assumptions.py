@@ -1,7 +1,8 @@
 """What the daemon assumes about moto's internals, module by module.
 
 Every module of ours that reaches into moto beyond its HTTP API is covered here:
-- emulator/streams (moto_patches, checks, ttl): the table and stream internals it patches;
+- emulator/streams (moto_patches, checks, answers, ttl): the table and stream internals it patches,
+  and the answers it corrects to AWS's recorded ones (tests/conformance);
 - emulator/server: moto's WSGI dispatcher, its request handler and the warm-up;
 - emulator/store: moto's clock and random source it fixes, the SQS deletion it journals;
 - emulator/esm (api, target): the Lambda backend it resolves functions in, and the SQS and
@@ -161,6 +162,56 @@ def test_streams_api_handler_methods(name):
     assert callable(DynamoDBStreamsHandler._get_param)
 
 
+# ---------------------------------------------------------------- streams/answers.py and checks.py
+# What moto answers where AWS's recorded answers differ (tests/conformance): read in moto's own
+# source, not in the patched classes. A failure here means moto changed: drop or adapt the fix.
+
+
+def _moto_source(module_name: str) -> str:
+    import importlib
+
+    return inspect.getsource(importlib.import_module(module_name))
+
+
+def _method(text: str, name: str) -> str:
+    body = text[text.index(f"    def {name}(") :]
+    return body[: body.index("\n    def ", 10)]
+
+
+def test_a_condition_failure_with_the_old_item_writes_a_lowercase_message():
+    text = _moto_source("moto.dynamodb.exceptions")
+    failed = text[text.index("class ConditionalCheckFailed(") :]
+    failed = failed[: failed.index("\nclass ")]
+    assert '"message": _msg,\n                    "Item": item,' in failed  # answers.py renames it "Message"
+
+
+def test_writes_answer_capacity_and_metrics_unasked():
+    text = _moto_source("moto.dynamodb.responses")
+    assert '"ItemCollectionMetrics": {},' in _method(text, "batch_write_item")
+    assert 'response: dict[str, Any] = {"ConsumedCapacity": [], "ItemCollectionMetrics": {}}' in _method(
+        text, "transact_write_items"
+    )
+    assert "return ActionResult(response)" in _method(text, "transact_write_items")
+
+
+def test_a_missing_table_is_not_named_when_deleted():
+    text = _moto_source("moto.dynamodb.models")
+    assert "table_for_deletion = self.get_table(name)" in _method(text, "delete_table")
+    assert "raise ResourceNotFoundException()" in _method(text, "get_table")
+
+
+def test_put_item_refuses_empty_keys_and_sets_in_its_handler_before_the_backend():
+    # checks.validated_put_request runs before these, so AWS's texts win.
+    body = _method(_moto_source("moto.dynamodb.responses"), "put_item")
+    assert body.index("validate_put_has_empty_keys(item, table)") < body.index("self.dynamodb_backend.put_item(")
+
+
+def test_a_stream_label_is_made_with_microseconds_just_before_its_shard():
+    # moto_patches shortens it to AWS's milliseconds as the shard is made.
+    body = _method(_moto_source("moto.dynamodb.models.table"), "set_stream_specification")
+    assert body.index("self.latest_stream_label = utcnow().isoformat()") < body.index("StreamShard(")
+
+
 def test_json_errors_render_with_the_short_code():
     from moto.core.exceptions import JsonRESTError
 
@@ -178,6 +229,29 @@ def test_malformed_expressions_surface_as_value_errors_from_the_parser():
     with pytest.raises(Exception) as excinfo:
         inspect.unwrap(ConditionExpressionParser.parse)(parser)
     assert isinstance(excinfo.value, ValueError) or excinfo.value.__class__.__name__ == "MockValidationException"
+
+
+def test_a_member_of_a_string_is_a_path_moto_would_create_and_then_ignores():
+    # checks.document_path_checked refuses it before an update action runs, as DynamoDB does.
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.ast_nodes import UpdateExpressionPath
+    from moto.dynamodb.parsing.executors import AddExecutor, DeleteExecutor, NodeExecutor, RemoveExecutor, SetExecutor
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import ExpressionPathResolver
+
+    nodes = [UpdateExpressionParser.make("SET b.a = :v")]
+    while not isinstance(nodes[0], UpdateExpressionPath):
+        nodes = [
+            child for node in nodes for child in getattr(node, "children", None) or [] if hasattr(child, "children")
+        ]
+    path = nodes[0].children
+    item = Item(DynamoType({"S": "k"}), None, {"a": {"S": "k"}, "b": {"S": "x"}})
+    assert type(ExpressionPathResolver({}).resolve_expression_path_nodes(item, path)).__name__ == "NoneExistingPath"
+    item.attrs["b"]["a"] = DynamoType({"S": "v"})  # what SetExecutor.set does with it: nothing
+    assert item.to_json()["Attributes"]["b"] == {"S": "x"}
+    for executor in (SetExecutor, RemoveExecutor, AddExecutor, DeleteExecutor):
+        assert list(inspect.signature(inspect.unwrap(executor.execute)).parameters) == ["self", "item"]
+    assert hasattr(NodeExecutor, "get_path_expression_nodes") and hasattr(NodeExecutor, "get_item_part_for_path_nodes")
 
 
 # ---------------------------------------------------------------- emulator/server
@@ -358,7 +432,7 @@ def test_the_mapping_api_resolves_functions_in_the_lambda_backend(function):
     assert api.resolve_function(f"{arn}:$LATEST") == f"{arn}:$LATEST"
     with pytest.raises(ApiError) as excinfo:
         api.resolve_function(f"{function}-missing")
-    assert excinfo.value.code == "ResourceNotFoundException"
+    assert (excinfo.value.code, excinfo.value.message) == ("InvalidParameterValueException", "Function does not exist")
 
 
 def test_function_output_goes_to_the_logs_backend(function):

@@ -365,12 +365,49 @@ def test_region_comes_from_the_spec_then_the_environment(project, env, fake):
     assert state_of(project)["region"] == "us-west-2"
 
 
-def test_rejected_credentials_are_one_line(project, env, fake, sts_endpoint):
-    # moto answers STS on its own endpoint; an endpoint that refuses the connection stands
-    # for an unreachable STS.
+def test_unreachable_sts_is_a_network_problem_not_a_credentials_one(project, env, fake):
+    # An endpoint that refuses the connection stands for no network (tests/e2e/test_startup_errors.py).
     env = dict(env, AWS_ENDPOINT_URL_STS="http://127.0.0.1:9", AWS_MAX_ATTEMPTS="1")
     result = ddbstream(project, env, "up", "--target", "aws", "--yes")
-    assert_one_error(result, ExitCode.CREDENTIALS, "no usable AWS credentials")
+    assert_one_error(result, ExitCode.AWS, "cannot reach AWS (STS, in us-east-1)")
+    assert fake.calls() == []
+
+
+@pytest.fixture
+def rejecting_sts():
+    """An STS endpoint that answers every request as AWS does for an unknown access key."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = (
+        b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+        b"<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
+        b"</Message></Error><RequestId>4fc0d3ee-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+    )
+
+    class Reject(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(403)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Reject)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_rejected_credentials_are_one_line(project, env, fake, rejecting_sts):
+    result = ddbstream(project, dict(env, AWS_ENDPOINT_URL_STS=rejecting_sts), "up", "--target", "aws", "--yes")
+    assert_one_error(result, ExitCode.CREDENTIALS, "AWS rejected the credentials of the default credential chain")
+    assert "InvalidClientTokenId" in result.stderr
     assert fake.calls() == []
 
 
@@ -579,3 +616,31 @@ def test_no_credentials_at_all_is_one_line_for_every_command(project, env, comma
     assert result.returncode in (ExitCode.CREDENTIALS, ExitCode.AWS), result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.count("error:") == 1 and "Unable to locate credentials" in result.stderr, result.stderr
+
+
+# ---------------------------------------------------------------------------- plan
+
+
+def test_plan_is_terraform_plan_read_back_with_show_json(project, env, fake):
+    first = ddbstream(project, env, "plan", "--target", "aws")
+    assert first.returncode == 0, first.stderr
+    assert "+ module.dynamodb_table.aws_dynamodb_table.this (table employees) will be created" in first.stdout
+    assert first.stdout.strip().endswith("Plan: 7 to add, 0 to change, 0 to destroy.")
+    store = project / ".ddbstream"
+    show = [f"-chdir={project / 'infra'}", "show", "-json", "-no-color", str(store / "terraform.tfplan")]
+    assert fake.argvs()[-1] == show
+    assert fake.subcommands() == ["init", "plan", "show"]
+    assert not (store / "terraform.tfplan").exists() and state_of(project) is None  # nothing applied
+
+    assert ddbstream(project, env, "up", "--target", "aws", "--yes").returncode == 0
+    same = ddbstream(project, env, "plan", "--target", "aws", "--json", "--detailed-exitcode")
+    assert same.returncode == 0, same.stderr
+    assert json.loads(same.stdout)["summary"] == {"add": 0, "change": 0, "destroy": 0}
+
+    renamed = ddbstream(project, env, "plan", "--target", "aws", "--var", "table_name=users", "--detailed-exitcode")
+    assert renamed.returncode == 2, renamed.stderr
+    assert "-/+ module.dynamodb_table.aws_dynamodb_table.this (table employees -> users) must be replaced" in (
+        renamed.stdout
+    )
+    assert '    ~ name: "employees" -> "users"  # forces replacement' in renamed.stdout
+    assert renamed.stdout.strip().endswith("Plan: 1 to add, 0 to change, 1 to destroy.")

@@ -202,8 +202,8 @@ def test_demo_keeps_the_pipelines_own_fail_attribute(project):
 
 def test_demo_outside_a_project(tmp_path):
     result = run_cli("demo", cwd=tmp_path)
-    assert result.returncode == ExitCode.SPEC
-    assert result.stderr.startswith("error: no infra/variables.tf in ")
+    assert result.returncode == ExitCode.NO_STACK
+    assert result.stderr.startswith("error: no ddbstream project here (no infra/variables.tf in ")
     assert result.stderr.count("\n") == 1
 
 

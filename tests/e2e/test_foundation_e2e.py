@@ -83,10 +83,13 @@ def test_second_up_reconciles_and_reports_drift(stack):
     assert json.loads(again.stdout)["endpoint"] == info["endpoint"]
     assert "drift" not in again.stderr
 
-    drift = run_cli("up", "--var", "hash_key=other", "--var", "stream_view_type=KEYS_ONLY", cwd=project)
-    assert drift.returncode == 0, drift.stderr
-    assert "table employees has key schema employeeid (S, HASH) but the spec says other (S, HASH)" in drift.stderr
-    assert "table employees streams NEW_AND_OLD_IMAGES but the spec says KEYS_ONLY" in drift.stderr
+    # What cannot change in place is planned as a replacement, which deletes the table: asked first.
+    drift = run_cli("up", "--var", "hash_key=other", "--var", "stream_view_type=KEYS_ONLY", cwd=project, input="")
+    assert drift.returncode == int(ExitCode.CANCELLED), drift.stderr
+    # No answer on stdin: the plan on stdout, the refusal one line on stderr.
+    assert '    ~ KeySchema: "employeeid (S, HASH)" -> "other (S, HASH)"  # forces replacement' in drift.stdout
+    assert '    ~ StreamViewType: "NEW_AND_OLD_IMAGES" -> "KEYS_ONLY"' in drift.stdout
+    assert drift.stderr.count("\n") == 1 and drift.stderr.startswith("error: no answer to"), drift.stderr
 
 
 def test_killed_daemon_is_detected_and_replaced(stack):
@@ -181,7 +184,7 @@ def test_commands_without_a_stack(project):
 
 def test_outside_a_project(tmp_path):
     result = run_cli("up", cwd=tmp_path)
-    _one_error_line(result, ExitCode.SPEC, "no infra/variables.tf")
+    _one_error_line(result, ExitCode.NO_STACK, "no ddbstream project here (no infra/variables.tf")
 
 
 def test_python_dash_m_and_help(project):

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import select
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support import cli_env, make_project, run_cli, stack_client, wait_until
+from support import make_project, run_cli, run_cli_on_terminal, stack_client, wait_until
 
 from ddbstream.cli.output import escape, note, safe, safe_json
 
@@ -203,47 +198,8 @@ def hostile_stack(tmp_path_factory):
 
 
 def on_terminal(*args: str, cwd: Path, columns: int = 250, timeout: float = 120) -> str:
-    """Run the CLI with stdout and stderr on a pseudo-terminal; what the terminal received."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    env = cli_env(COLUMNS=str(columns), TERM="xterm-256color")
-    env.pop("NO_COLOR")
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ddbstream", *args],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=slave,
-    )
-    os.close(slave)
-    received = bytearray()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            received += chunk
-        process.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(master)
-    return received.decode("utf-8", "replace")
+    """What the terminal received when the CLI ran on one."""
+    return run_cli_on_terminal(*args, cwd=cwd, columns=columns, timeout=timeout)[1]
 
 
 def _json_lines(text: str) -> list:

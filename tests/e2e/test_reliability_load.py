@@ -43,7 +43,9 @@ def test_percentile_nearest_rank():
 @pytest.mark.e2e
 def test_load_command_accounts_for_every_event(stack):
     project, info = stack
-    result = run_cli("load", "--count", "300", "--workers", "3", "--keys", "25", "--wait", "60", "--json", cwd=project)
+    result = run_cli(
+        "load", "--count", "300", "--workers", "3", "--keys", "25", "--wait", "60", "--json", "--keep", cwd=project
+    )  # --keep: the stream below holds the load's own records only
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["writes"] == 300 and summary["writeErrors"] == 0

@@ -347,6 +347,24 @@ def test_env_prints_what_the_aws_cli_needs(secure_stack, tmp_path):
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["TableNames"] == ["employees"]
 
+    # boto3 follows the consumer's log live (StartLiveTail's host prefix must stay off the loopback URL).
+    tail = (
+        "import boto3, json; logs = boto3.client('logs'); "
+        "arn = logs.describe_log_groups()['logGroups'][0]['arn'].removesuffix(':*'); "
+        "stream = logs.start_live_tail(logGroupIdentifiers=[arn])['responseStream']; "
+        "print(json.dumps(sorted(next(iter(stream)))))"
+    )
+    followed = subprocess.run(
+        ["sh", "-c", f'eval "$1" && unset AWS_SESSION_TOKEN AWS_PROFILE && {sys.executable} -c "$2"', "sh"]
+        + [printed.stdout, tail],
+        capture_output=True,
+        text=True,
+        env={**env, "HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert followed.returncode == 0, followed.stderr
+    assert json.loads(followed.stdout) == ["sessionStart"]
+
 
 def test_cors_origin_allows_one_web_origin_and_no_other(tmp_path):
     project = make_project(tmp_path / "project")

@@ -10,17 +10,15 @@ URLs) are taken from what the local target made.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
 
 import pytest
 from esm_support import InThreadDaemon
-from infra_support import ACCOUNT, REGION, Module, blocks
+from infra_support import ACCOUNT, REGION, Module, Recorder, blocks
 from support import REPO, make_project
 
-from ddbstream.clients import local_client
 from ddbstream.provision import provision
 from ddbstream.spec import load_spec
 
@@ -103,31 +101,6 @@ def daemon():
     daemon = InThreadDaemon()
     yield daemon
     daemon.stop()
-
-
-class Recorder:
-    """boto3 clients to the daemon that record every request's parameters."""
-
-    def __init__(self, endpoint: str):
-        self.endpoint = endpoint
-        self.requests: list[tuple[str, str, dict[str, Any]]] = []
-
-    def client(self, service: str) -> Any:
-        client = local_client(service, self.endpoint, REGION, "testing")
-
-        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-            self.requests.append((service, model.name, copy.deepcopy(params)))
-
-        client.meta.events.register("provide-client-params", record)
-        return client
-
-    def calls(self, operation: str) -> list[dict[str, Any]]:
-        return [params for _, name, params in self.requests if name == operation]
-
-    def one(self, operation: str) -> dict[str, Any]:
-        found = self.calls(operation)
-        assert len(found) == 1, f"{operation}: {len(found)} requests"
-        return found[0]
 
 
 @pytest.fixture(scope="module")
@@ -374,7 +347,7 @@ def test_audit_bucket(sides):
 
 def test_event_bus(sides):
     root, recorder, resources, spec = sides
-    bus = root.resource("aws_cloudwatch_event_bus", "this")
+    bus = root.child("event_bus").resource("aws_cloudwatch_event_bus", "this")
     request = recorder.one("CreateEventBus")
     assert request["Name"] == bus["name"] == "order-changes"
     assert request["Tags"] == tags_list(bus["tags"])

@@ -1,6 +1,8 @@
-"""The three seed layouts under infra/examples/, provisioned by the local target and read back."""
+"""The seed layouts under infra/examples/, provisioned by the local target and read back."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from esm_support import InThreadDaemon
@@ -112,3 +114,98 @@ def test_realtime_data(daemon, infra):
     assert mapping["FunctionArn"].endswith(":function:DataProcessor")
     function = client("lambda").get_function_configuration(FunctionName="DataProcessor")
     assert (function["MemorySize"], function["Timeout"]) == (256, 30)
+
+
+def test_crud_api(daemon, infra):
+    """Seed 003: users keyed by user_id, the CRUD API in front, the bus's rule to a log group."""
+    resources, client = up(daemon, infra, "crud_api.tfvars")
+    table = client("dynamodb").describe_table(TableName="users")["Table"]
+    assert key_schema(table) == [("user_id", "HASH", "S")]
+
+    function = client("lambda").get_function_configuration(FunctionName="users_api")
+    assert (function["Runtime"], function["Handler"]) == ("python3.12", "app.lambda_handler")
+    assert function["Environment"]["Variables"] == {
+        "TABLE_NAME": "users",
+        "KEY_NAME": "user_id",
+        "POWERTOOLS_SERVICE_NAME": "users-api",
+        "EVENT_BUS_NAME": "users-bus",
+        "EVENT_SOURCE": "crud.api",
+        "EVENT_DETAIL_TYPE": "ItemCreated",
+    }
+    consumer = client("lambda").get_function_configuration(FunctionName="users_stream_consumer")
+    assert "EVENT_BUS_NAME" not in consumer["Environment"]["Variables"]  # the consumer forwards nothing
+
+    gateway = client("apigatewayv2")
+    api = gateway.get_api(ApiId=resources["api_id"])
+    assert (api["Name"], api["ProtocolType"]) == ("users-api", "HTTP")
+    [integration] = gateway.get_integrations(ApiId=api["ApiId"])["Items"]
+    assert integration["IntegrationUri"] == function["FunctionArn"]
+    assert (integration["IntegrationType"], integration["PayloadFormatVersion"]) == ("AWS_PROXY", "2.0")
+    routes = {r["RouteKey"]: r["Target"] for r in gateway.get_routes(ApiId=api["ApiId"])["Items"]}
+    target = f"integrations/{integration['IntegrationId']}"
+    assert routes == {f"{m} /dynamo": target for m in ("GET", "POST", "PATCH", "DELETE")}
+    [stage] = gateway.get_stages(ApiId=api["ApiId"])["Items"]
+    assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 50
+    assert stage["AccessLogSettings"]["DestinationArn"].endswith(":log-group:/aws/apigateway/users-api")
+    [permission] = json.loads(client("lambda").get_policy(FunctionName="users_api")["Policy"])["Statement"]
+    assert permission["Principal"] == {"Service": "apigateway.amazonaws.com"}
+
+    events = client("events")
+    rule = events.describe_rule(Name="users-item-created", EventBusName="users-bus")
+    assert json.loads(rule["EventPattern"]) == {"source": ["crud.api"], "detail-type": ["ItemCreated"]}
+    [target] = events.list_targets_by_rule(Rule="users-item-created", EventBusName="users-bus")["Targets"]
+    assert target["Arn"].endswith(":log-group:/aws/events/users-item-created")
+    assert {k: resources[k] for k in ("event_bus_name", "event_rule_name", "event_log_group")} == {
+        "event_bus_name": "users-bus",
+        "event_rule_name": "users-item-created",
+        "event_log_group": "/aws/events/users-item-created",
+    }
+
+    # A second `up` reconciles: nothing new, nothing noted.
+    again, _ = up(daemon, infra, "crud_api.tfvars")
+    assert again == resources
+    assert [a["ApiId"] for a in gateway.get_apis()["Items"] if a["Name"] == "users-api"] == [api["ApiId"]]
+
+    # What was changed outside ddbstream is put back (the plan says so: tests/e2e/test_plan_api_e2e.py).
+    gateway.update_route(ApiId=api["ApiId"], RouteId=_route_id(gateway, api["ApiId"], "GET /dynamo"), Target="x")
+    events.put_rule(Name="users-item-created", EventBusName="users-bus", EventPattern='{"source": ["other"]}')
+    spec = load_spec(infra, var_files=[str(EXAMPLES / "crud_api.tfvars")])
+    provision(spec, client, account="123456789012", region="us-east-1")
+    assert _route_target(gateway, api["ApiId"], "GET /dynamo") == target_of(integration)
+    rule = events.describe_rule(Name="users-item-created", EventBusName="users-bus")
+    assert json.loads(rule["EventPattern"]) == {"source": ["crud.api"], "detail-type": ["ItemCreated"]}
+
+
+def target_of(integration: dict) -> str:
+    return f"integrations/{integration['IntegrationId']}"
+
+
+def _route_id(gateway, api_id: str, key: str) -> str:
+    return next(r["RouteId"] for r in gateway.get_routes(ApiId=api_id)["Items"] if r["RouteKey"] == key)
+
+
+def _route_target(gateway, api_id: str, key: str) -> str:
+    return next(r["Target"] for r in gateway.get_routes(ApiId=api_id)["Items"] if r["RouteKey"] == key)
+
+
+def test_crud_api_with_a_queue_target_then_without(daemon, infra):
+    spec = load_spec(infra, var_files=[str(EXAMPLES / "crud_api.tfvars")], overrides=["enable_event_bus_queue=true"])
+
+    def client(service: str):
+        return local_client(service, daemon.endpoint, "us-east-1", "testing")
+
+    resources, _ = provision(spec, client, account="123456789012", region="us-east-1")
+    queue_url = resources["event_queue_url"]
+    attributes = client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    [statement] = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    [(test, condition)] = statement["Condition"].items()
+    assert test == "ArnEquals" and list(condition) == ["aws:SourceArn"]
+    assert condition["aws:SourceArn"].endswith(":rule/users-bus/users-item-created")
+    targets = client("events").list_targets_by_rule(Rule="users-item-created", EventBusName="users-bus")["Targets"]
+    assert sorted(t["Id"] for t in targets) == ["log-group", "queue"]
+
+    resources, _ = up(daemon, infra, "crud_api.tfvars")  # the queue target is no longer wanted
+    targets = client("events").list_targets_by_rule(Rule="users-item-created", EventBusName="users-bus")["Targets"]
+    assert [t["Id"] for t in targets] == ["log-group"] and "event_queue_url" not in resources

@@ -44,6 +44,7 @@ def test_expressions():
     assert evaluate('join(",", [for k, v in {a = 1, b = 2} : "${k}=${v}"])') == "a=1,b=2"
     assert evaluate("can(v.x >= 1)", x=None) is False  # null operands fail, as in Terraform
     assert evaluate('jsonencode({a = [1, "x"]})') == '{"a":[1,"x"]}'
+    assert evaluate('toset(["b", "a", "b"])') == ["a", "b"]  # a set of strings: unique, in lexical order
 
 
 def test_modules_and_resources():

@@ -36,7 +36,9 @@ def test_the_module_set_is_the_one_documented():
         "audit",
         "dlq",
         "dynamodb_table",
+        "event_bus",
         "event_mapping",
+        "http_api",
         "lambda_consumer",
         "notifications",
     ]
@@ -76,7 +78,12 @@ def test_modules_follow_the_terraform_aws_modules_layout(module):
     named = [(kind, name) for kind, bodies in blocks(document, "resource").items() for name in bodies]
     assert named, "a module creates something"
     # Resources are named `this`; a second resource of the same type gets a descriptive name.
-    assert all(name == "this" for kind, name in named if (kind, name) != ("aws_sns_topic_subscription", "email"))
+    second = {
+        ("aws_sns_topic_subscription", "email"),
+        ("aws_cloudwatch_log_group", "function"),  # http_api: the function's, beside the access logs'
+        ("aws_cloudwatch_event_target", "queue"),  # event_bus: beside the log group target
+    }
+    assert all(name == "this" for kind, name in named if (kind, name) not in second)
     for output in blocks(document, "output").values():
         assert output["description"].strip('"')
         assert "try(" in output["value"], output["value"]
@@ -156,6 +163,11 @@ CONTRACT_DEFAULTS = {
     "audit_transition_days": 30,
     "audit_expiration_days": 365,
     "event_bus_name": None,
+    "enable_event_bus": False,
+    "enable_event_bus_queue": False,
+    "enable_api": False,
+    "api_throttling_burst_limit": 100,
+    "api_throttling_rate_limit": 50,
     "fail_attribute": None,
     "enable_alarms": False,
     "alarm_iterator_age_ms": 60000,
@@ -205,6 +217,8 @@ NARROW = {
     "audit_transition_days",
     "audit_expiration_days",
     "event_bus_name",
+    "api_throttling_burst_limit",
+    "api_throttling_rate_limit",
     "fail_attribute",
     "alarm_iterator_age_ms",
 }
@@ -386,6 +400,8 @@ def test_terraform_and_python_read_every_validation_alike():
         ("notification_email=nobody", "notification_email"),
         ("function_name=has space", "function_name"),
         ("starting_position=AT_TIMESTAMP", "starting_position"),
+        ("api_throttling_burst_limit=5001", "api_throttling_burst_limit"),
+        ("api_throttling_rate_limit=-1", "api_throttling_rate_limit"),
     ],
 )
 def test_bad_values_are_refused(project_infra, assignment, fragment):
@@ -510,3 +526,123 @@ def test_the_tfvars_example_is_valid(project_infra, tmp_path):
     shutil.copy(INFRA / "terraform.tfvars.example", copy)
     spec = load_spec(project_infra, var_files=[str(copy)])
     assert spec["table_name"] == "employees" and spec["tags"] == {"Project": "ddbstream"}
+
+
+# ---------------------------------------------------------------------------- the CRUD API and its bus
+
+
+def _api_statements(attach: bool) -> dict[str, tuple[list[str], list[str]]]:
+    inputs = {
+        "name": "t-api",
+        "function_name": "t_api",
+        "source_dir": str(REPO / "lambda" / "api"),
+        "environment": {"TABLE_NAME": "t"},
+        "access_log_group_name": "/aws/apigateway/t-api",
+        "table_arn": ARNS["table_arn"],
+        "attach_event_bus_policy": attach,
+        "event_bus_arn": ARNS["event_bus_arn"],
+        "attach_table_kms_policy": attach,
+        "table_kms_key_arn": ARNS["table_kms_key_arn"],
+    }
+    module = Module(INFRA / "modules" / "http_api", inputs, {}, INFRA)
+    document = module.resource("aws_iam_policy_document", "this", block="data")
+    return {s["sid"]: (s["actions"], s["resources"]) for s in document["statement"]}
+
+
+def test_the_api_role_is_least_privilege():
+    log_group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/t_api"
+    assert _api_statements(attach=True) == {
+        "CrudOnTable": (
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [ARNS["table_arn"]],
+        ),
+        "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group}:*"]),
+        "UseTableKey": (["kms:Decrypt", "kms:GenerateDataKey"], [ARNS["table_kms_key_arn"]]),
+        # The seed's policy name, scoped to the one bus.
+        "PutLambdaEventBridge": (["events:PutEvents"], [ARNS["event_bus_arn"]]),
+    }
+    assert set(_api_statements(attach=False)) == {"CrudOnTable", "WriteOwnLogs"}
+
+
+def test_api_gateway_may_invoke_the_function_only_for_the_api_path():
+    module = Module(
+        INFRA / "modules" / "http_api",
+        {
+            "name": "t-api",
+            "function_name": "t_api",
+            "source_dir": "x",
+            "environment": {},
+            "access_log_group_name": "/aws/apigateway/t-api",
+            "table_arn": ARNS["table_arn"],
+        },
+        {},
+        INFRA,
+    )
+    permission = module.resource("aws_lambda_permission", "this")
+    assert (permission["principal"], permission["action"]) == ("apigateway.amazonaws.com", "lambda:InvokeFunction")
+    assert permission["source_arn"] == "<aws_apigatewayv2_api.this.execution_arn>/*/*/dynamo"
+    routes = module.resource_instances("aws_apigatewayv2_route", "this")
+    assert sorted(routes) == ["DELETE /dynamo", "GET /dynamo", "PATCH /dynamo", "POST /dynamo"]
+    stage = module.resource("aws_apigatewayv2_stage", "this")
+    assert (stage["name"], stage["auto_deploy"]) == ("$default", True)
+    integration = module.resource("aws_apigatewayv2_integration", "this")
+    assert (integration["integration_type"], integration["payload_format_version"]) == ("AWS_PROXY", "2.0")
+
+
+def test_only_eventbridge_writes_to_the_rule_targets():
+    module = Module(
+        INFRA / "modules" / "event_bus", {"name": "b", "rule_name": "r", "enable_queue_target": True}, {}, INFRA
+    )
+    [logs] = module.resource("aws_iam_policy_document", "logs", block="data")["statement"]
+    assert logs["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["resources"] == ["<aws_cloudwatch_log_group.this.0.arn>:*"]
+    assert logs["principals"][0]["identifiers"] == ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
+    [queue] = module.resource("aws_iam_policy_document", "queue", block="data")["statement"]
+    assert (queue["actions"], queue["principals"][0]["identifiers"]) == (["sqs:SendMessage"], ["events.amazonaws.com"])
+    assert queue["condition"] == [
+        {"test": "ArnEquals", "variable": "aws:SourceArn", "values": ["<aws_cloudwatch_event_rule.this.0.arn>"]}
+    ]
+    assert module.resource("aws_sqs_queue", "this")["sqs_managed_sse_enabled"] is True
+
+
+def test_the_crud_example_reproduces_seed_003(project_infra):
+    crud = load_spec(project_infra, var_files=[str(EXAMPLES / "crud_api.tfvars")])
+    assert crud.key_schema() == [("user_id", "S")] and crud["table_name"] == "users"
+    assert crud["enable_api"] and crud["enable_event_bus"] and crud["event_bus_name"] is None
+    root = Module(INFRA, dict(crud.values), {}, INFRA)
+    assert root.local("event_bus_name") == "users-bus"
+    assert root.count("http_api") == 1 and root.count("event_bus") == 1
+
+
+@pytest.mark.parametrize("assignment", ["range_key=created_at", "hash_key_type=N"])
+def test_the_api_needs_a_table_keyed_by_one_string(project_infra, assignment):
+    from ddbstream.provision import check
+
+    spec = load_spec(project_infra, overrides=["enable_api=true", "hash_key=user_id", assignment])
+    with pytest.raises(SpecError, match="enable_api needs a table keyed by one string attribute"):
+        check(spec)
+    # Terraform refuses it too: the module's validation of the key types the root passes it.
+    root = Module(INFRA, dict(spec.values), {}, INFRA)
+    types = value_of_module_argument(root, "http_api", "key_attribute_types")
+    [(condition, _)] = read_variables(INFRA / "modules" / "http_api" / "variables.tf")[
+        "key_attribute_types"
+    ].validations
+    tree = Parser(condition).parse()
+    assert Scope(root, {"var": {"key_attribute_types": types}}).evaluate(tree) is False
+    assert Scope(root, {"var": {"key_attribute_types": ["S"]}}).evaluate(tree) is True
+
+
+def value_of_module_argument(root: Module, module: str, argument: str) -> Any:
+    from infra_support import value_of
+
+    return value_of(root.module_blocks[module][argument], Scope(root, {"count": {"index": 0}}))
+
+
+def test_the_api_needs_its_code(tmp_path):
+    from ddbstream.provision import check
+
+    project = make_project(tmp_path / "project")
+    shutil.rmtree(project / "lambda" / "api")
+    spec = load_spec(project / "infra", overrides=["enable_api=true"])
+    with pytest.raises(SpecError, match=r"lambda/api: no app.py there: enable_api deploys the CRUD API"):
+        check(spec)

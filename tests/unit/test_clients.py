@@ -59,3 +59,43 @@ def test_models_on_aws_data_path_are_found(fresh_sessions, tmp_path, monkeypatch
     session = clients._session(None, True)
     assert "acme" in session.get_component("data_loader").list_available_services("service-2")
     assert session.get_service_model("acme").service_name == "acme"
+
+
+SERVICES = ["dynamodb", "dynamodbstreams", "lambda", "logs", "sqs", "sns", "s3", "events", "cloudwatch", "iam"]
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-1"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_local_clients_sign_as_with_the_full_endpoint_data(fresh_sessions, service, region):
+    """The trimmed resolver gives each local client the URL, region and signer the full one would."""
+    import botocore.session
+
+    local = clients.local_client(service, "http://127.0.0.1:9", region, "testing")
+    full = botocore.session.Session().create_client(
+        service,
+        endpoint_url="http://127.0.0.1:9",
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="x",
+    )
+    assert local.meta.endpoint_url == full.meta.endpoint_url == "http://127.0.0.1:9"
+    assert local.meta.region_name == full.meta.region_name
+    assert local.meta.partition == full.meta.partition
+    for attribute in ("signature_version", "_signing_name", "_region_name"):
+        assert getattr(local._request_signer, attribute) == getattr(full._request_signer, attribute)
+
+
+def test_local_clients_never_parse_the_large_endpoints_document(fresh_sessions, monkeypatch):
+    from botocore.loaders import Loader
+
+    loaded: list[str] = []
+    original = Loader.load_data_with_path
+
+    def spy(self, name):
+        loaded.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(Loader, "load_data_with_path", spy)
+    clients.local_client("dynamodb", "http://127.0.0.1:9", "us-east-1", "testing")
+    assert "endpoints" not in loaded
+    assert "partitions" in loaded

@@ -158,22 +158,26 @@ def test_retries_back_off_from_50_ms_doubling_to_1_s(failures, seconds):
 def test_a_partial_failure_completes_the_records_before_the_lowest_failed_one():
     failed = batch(4)
     decision = decide(failed, 2, maximum_retry_attempts=3)
-    assert decision == Retry(
-        replace(failed, records=failed.records[2:], retries=1), backoff=0.05, done_until=failed.records[2].index
-    )
+    rest = replace(failed, records=failed.records[2:], retries=0, invokes=0)  # a new batch: AWS counts afresh
+    assert decision == Retry(rest, backoff=0.05, done_until=failed.records[2].index)
 
 
 def test_a_partial_failure_with_bisect_splits_at_the_failed_record_without_a_retry():
     failed = batch(4, retries=1, invokes=2)
     decision = decide(failed, 1, bisect_batch_on_function_error=True, maximum_retry_attempts=1)
-    assert decision == Bisect((replace(failed, records=failed.records[1:]),), done_until=failed.records[1].index)
+    rest = replace(failed, records=failed.records[1:], retries=0, invokes=0)
+    assert decision == Bisect((rest,), done_until=failed.records[1].index)
 
 
-def test_a_partial_failure_past_the_retries_discards_the_rest():
+def test_a_partial_failure_past_the_retries_starts_the_rest_afresh_and_discards_it_when_it_fails_whole():
     failed = batch(4, retries=2)
     decision = decide(failed, 3, maximum_retry_attempts=2)
-    rest = replace(failed, records=failed.records[3:], retries=3)
-    assert decision == Discard(rest, RETRIES_EXHAUSTED, done_until=failed.records[3].index)
+    rest = replace(failed, records=failed.records[3:], retries=0, invokes=0)
+    assert decision == Retry(rest, backoff=0.05, done_until=failed.records[3].index)
+    exhausted = replace(rest, retries=2)
+    assert decide(exhausted, 0, maximum_retry_attempts=2) == Discard(
+        replace(exhausted, retries=3), RETRIES_EXHAUSTED, None
+    )
     assert decision.batch.end_index == failed.end_index
 
 

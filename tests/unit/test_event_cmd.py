@@ -297,7 +297,7 @@ def test_bad_input_is_one_line(in_project, monkeypatch, capsys, args, code, mess
 def test_outside_a_project_says_so(tmp_path):
     """The real command in a subprocess: one line, no traceback."""
     result = run_cli("event", "insert", cwd=tmp_path)
-    assert result.returncode == ExitCode.SPEC
+    assert result.returncode == ExitCode.NO_STACK
     assert result.stdout == ""
-    assert result.stderr.startswith("error: no infra/variables.tf in ")
+    assert result.stderr.startswith("error: no ddbstream project here (no infra/variables.tf in ")
     assert result.stderr.count("\n") == 1

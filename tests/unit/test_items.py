@@ -87,7 +87,7 @@ def test_positional_keys_are_converted_to_the_schema_types():
 @pytest.mark.parametrize(
     "positional, key_json, message",
     [
-        (["u1"], None, "expected 2 key value(s) (UserId ts), got 1"),
+        (["u1"], None, "expected 2 key value(s) (UserId ts), got 1: the sort key ts (N) is missing"),
         (["u1", "soon"], None, "key attribute 'ts' must be a number, got 'soon'"),
         (["", "1"], None, "key attribute 'UserId' must not be empty"),
         (None, '{"UserId": "u1"}', "key is missing key attribute 'ts' (type N)"),
@@ -172,10 +172,47 @@ def test_put_get_update_delete(store):
     assert store.get({"employeeid": {"S": "E1"}}) == {"employeeid": "E1", "name": "Alice", "n": Decimal("1.10")}
     expression, names, values = build_update(["name=Bob"], [], ["n=2"], SCHEMA)
     assert store.update({"employeeid": {"S": "E1"}}, expression, names, values)["n"] == Decimal("3.10")
-    old = store.delete({"employeeid": {"S": "E1"}}, returns="old")
+    old = store.delete({"employeeid": {"S": "E1"}})
     assert old["name"] == "Bob"
+    assert store.delete({"employeeid": {"S": "E1"}}) is None  # nothing was there to delete
     with pytest.raises(NotFound, match='no item with key employeeid="E1" in table employees'):
         store.get({"employeeid": {"S": "E1"}})
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("s.c=1", "--set s.c=1: s is a string, not a map"),
+        ("n[0]=1", "--set n[0]=1: n is a number, not a list"),
+        ("m[0].x=1", "--set m[0].x=1: m is a map, not a list"),
+        (
+            "tags[0].x=yes",
+            "--set tags[0].x=yes: the item has no list tags to set [0].x in (DynamoDB does not create one): "
+            """set the whole list with --set tags='[{"x": "yes"}]'""",
+        ),
+        (
+            "m.a.b=1",
+            "--set m.a.b=1: the item has no map m.a to set b in (DynamoDB does not create one): "
+            """set the whole map with --set m.a='{"b": 1}'""",
+        ),
+    ],
+)
+def test_an_update_through_a_missing_map_is_explained(store, monkeypatch, assignment, message):
+    """DynamoDB refuses a path through what the item lacks or holds as a scalar (moto passes some through)."""
+    from botocore.exceptions import ClientError
+
+    from ddbstream.table import INVALID_DOCUMENT_PATH
+
+    store.put(to_ddb({"employeeid": "E1", "s": "text", "n": 1, "m": {}}))
+
+    def refuse(**kwargs):
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": INVALID_DOCUMENT_PATH}}, "UpdateItem")
+
+    monkeypatch.setattr(store.client, "update_item", refuse)
+    expression, names, values = build_update([assignment], [], [], SCHEMA)
+    with pytest.raises(InvalidInput) as error:
+        store.update({"employeeid": {"S": "E1"}}, expression, names, values, assignments=[("--set", assignment)])
+    assert str(error.value) == message
 
 
 def test_conditional_put_shows_the_current_item(store):

@@ -52,6 +52,28 @@ def test_every_resource_is_a_typed_attribute():
     assert list(pipeline.as_resources().items()) == list(RESOURCES.items())  # state.json's form, same order
 
 
+def test_the_api_and_the_bus_rule_are_typed_parts():
+    resources = {
+        **RESOURCES,
+        "event_bus_arn": "arn:aws:events:eu-west-1:123456789012:event-bus/orders-bus",
+        "event_rule_name": "orders-item-created",
+        "event_log_group": "/aws/events/orders-item-created",
+        "event_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-item-created",
+        "api_id": "a1b2c3",
+        "api_url": "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/",
+        "api_function_name": "orders_api",
+        "api_log_group": "/aws/lambda/orders_api",
+        "api_access_log_group": "/aws/apigateway/orders-api",
+    }
+    pipeline = Pipeline.from_state(State(target="aws", region="eu-west-1", resources=resources))
+    assert pipeline.api is not None and (pipeline.api.id, pipeline.api.url) == ("a1b2c3", resources["api_url"])
+    assert pipeline.api.function is not None and pipeline.api.function.name == "orders_api"
+    assert pipeline.event_rule is not None and pipeline.event_rule.log_group == "/aws/events/orders-item-created"
+    assert pipeline.event_bus is not None and pipeline.event_bus.arn == resources["event_bus_arn"]
+    assert pipeline.as_resources() == resources
+    assert (Pipeline.from_state(State(target="aws", region="eu-west-1", resources=RESOURCES)).api) is None
+
+
 def test_optional_parts_are_none_and_the_log_group_is_derived():
     pipeline = Pipeline.from_state(
         State(target="local", region="us-east-1", resources={"table_name": "t", "function_name": "fn"})

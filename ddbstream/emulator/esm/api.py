@@ -65,6 +65,36 @@ def not_found(message: str) -> ApiError:
     return ApiError("ResourceNotFoundException", message, 404)
 
 
+# AWS's exact texts (recorded: tests/conformance/recordings/esm_api.json).
+NO_SUCH_MAPPING = "The resource you requested does not exist."
+NO_EVENT_SOURCE = "Unrecognized event source."
+NO_FUNCTION = "Function does not exist"
+BAD_FILTER = "Invalid filter pattern definition."
+UNSUPPORTED_DESTINATION = "Unsupported DestinationConfig parameter for given event source mapping type."
+# In botocore's range (-1..604800) but refused by Lambda (a stream mapping's answer, pasted from AWS).
+RECORD_AGE_BETWEEN = "MaximumRecordAgeInSeconds must be either -1 (forever) or between 60 and 604800 (inclusive)"
+STARTING_POSITIONS = ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")
+
+
+def _starting_position(body: dict, source: str) -> str:
+    """StartingPosition, checked in AWS's order: enum (front-end ValidationException), presence, support."""
+    position = body.get("StartingPosition")
+    if position is not None and position not in STARTING_POSITIONS:
+        raise ApiError(
+            "ValidationException",
+            f"1 validation error detected: Value '{position}' at 'startingPosition' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(STARTING_POSITIONS)}]",
+        )
+    if position is None:
+        raise invalid(
+            "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: "
+            "Member must not be null."
+        )
+    if position == "AT_TIMESTAMP":
+        raise invalid(f"Unsupported starting position for arn type: {source}")
+    return position
+
+
 # ---------------------------------------------------------------- validation
 
 
@@ -75,11 +105,8 @@ def _integer(body: dict, name: str, current: int | None = None) -> int:
     value = body[name]
     if not isinstance(value, int) or isinstance(value, bool):
         raise invalid(f"{name} must be an integer.")
-    if name == "MaximumRecordAgeInSeconds" and value != -1 and value < 60:
-        raise invalid(
-            f"1 validation error detected: Value '{value}' at 'maximumRecordAgeInSeconds' failed to satisfy "
-            "constraint: Member must be -1 or have value between 60 and 604800"
-        )
+    if name == "MaximumRecordAgeInSeconds" and 0 <= value < 60:
+        raise invalid(RECORD_AGE_BETWEEN)
     if not low <= value <= high:
         field = name[0].lower() + name[1:]
         bound = f"less than or equal to {high}" if value > high else f"greater than or equal to {low}"
@@ -117,7 +144,7 @@ def _destination(body: dict, current: dict | None = None) -> dict:
     if not isinstance(config, dict):
         raise invalid("DestinationConfig must be an object.")
     if (config.get("OnSuccess") or {}).get("Destination"):
-        raise invalid("Unsupported DestinationConfig parameter for given event source mapping type: OnSuccess.")
+        raise invalid(UNSUPPORTED_DESTINATION)
     target = (config.get("OnFailure") or {}).get("Destination")
     if target in (None, ""):
         return {"OnFailure": {}}
@@ -133,7 +160,8 @@ def _filters(body: dict, current: tuple[dict | None, list] | None = None) -> tup
     try:
         patterns = parse_filter_criteria(criteria)
     except InvalidFilterPattern as exc:
-        raise invalid(exc.message) from None
+        # AWS names no detail for a pattern it cannot read; the other refusals keep ours (none recorded)
+        raise invalid(BAD_FILTER if exc.message.startswith(BAD_FILTER) else exc.message) from None
     return (criteria if patterns else None), patterns
 
 
@@ -214,7 +242,7 @@ class MappingApi:
         try:
             function = _lambda_backend(self.account, self.region).get_function(match.group("name"), qualifier)
         except Exception:
-            raise not_found(f"Function not found: {name}") from None
+            raise invalid(NO_FUNCTION) from None
         arn = _unqualified(function.function_arn)
         return f"{arn}:{qualifier}" if qualifier else arn
 
@@ -249,28 +277,23 @@ class MappingApi:
         mapping_uuid = unquote(match.group("uuid"))
         mapping = self.engine.get(mapping_uuid)
         if mapping is None:
-            raise not_found(f"The resource you requested does not exist. (Service: Lambda, UUID: {mapping_uuid})")
+            raise not_found(NO_SUCH_MAPPING)
         return mapping
 
     def create(self, request: Request, match: re.Match[str]) -> Response:
         body = _body(request)
         source = body.get("EventSourceArn")
         if not isinstance(source, str) or not source:
-            raise invalid("EventSourceArn is required.")
+            raise invalid(NO_EVENT_SOURCE)
+        _destination(body)  # AWS refuses an unsupported destination before it looks the function up
+        function_arn = self.resolve_function(body.get("FunctionName"))
         if not STREAM_ARN.match(source):
             raise invalid(f"Unsupported event source: {source}. The local daemon maps DynamoDB streams only.")
-        function_arn = self.resolve_function(body.get("FunctionName"))
-        position = body.get("StartingPosition")
-        if position is None:
-            raise invalid("1 validation error detected: StartingPosition must be provided for DynamoDB stream sources.")
-        if position not in ("TRIM_HORIZON", "LATEST"):
-            raise invalid(
-                f"Unsupported starting position for DynamoDB streams: {position}. Use TRIM_HORIZON or LATEST."
-            )
+        position = _starting_position(body, source)
         engine = self.engine
         stream = engine.streams.get(source)
         if stream is None:
-            raise not_found(f"Stream not found: {source}")
+            raise invalid(f"Stream not found: {source}")
         settings, api = _settings(body, function_arn)
         enabled = _boolean(body, "Enabled")
         with engine.lock:
@@ -278,9 +301,8 @@ class MappingApi:
                 if other.stream is stream and _unqualified(other.settings.function_arn) == _unqualified(function_arn):
                     raise ApiError(
                         "ResourceConflictException",
-                        f'An event source mapping with DynamoDB stream arn (" {source} ") and function '
-                        f'(" {function_arn} ") already exists. Please update or delete the existing mapping '
-                        f"with UUID {other.uuid}",
+                        f'The event source arn (" {source} ") and function (" {body["FunctionName"]} ") provided '
+                        f"mapping already exists. Please update or delete the existing mapping with UUID {other.uuid}",
                         409,
                     )
             api["StartingPosition"] = position
@@ -297,7 +319,10 @@ class MappingApi:
         args = request.args
         source = args.get("EventSourceArn")
         function = args.get("FunctionName")
-        function_arn = _unqualified(self.resolve_function(function)) if function else None
+        try:  # as on AWS, a filter naming no function lists nothing rather than failing
+            function_arn = _unqualified(self.resolve_function(function)) if function else None
+        except ApiError:
+            return json_response({"EventSourceMappings": []})
         try:
             max_items = int(args.get("MaxItems", 100))
             start = int(args.get("Marker", 0) or 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from ddbstream.emulator.esm.model import Batch, MappingSettings
@@ -235,6 +236,8 @@ class Mapping:
                 self.iterator_age_ms = int((now - batch.records[-1].arrival) * 1000)
             if outcome.failed_from is not None:
                 self.counters["failed_invocations"] += 1
+        if batch.records and self.engine.on_iterator_age:  # AWS/Lambda IteratorAge (emulator/metrics/)
+            self.engine.on_iterator_age(self.settings.function_arn, self.uuid, self.iterator_age_ms)
         return outcome
 
     def note_skipped(self) -> None:
@@ -294,6 +297,7 @@ class Engine:
         self.mappings: dict[str, Mapping] = {}
         self.lock = threading.RLock()
         self.store: MappingStore | None = None  # set by the daemon when it keeps a store
+        self.on_iterator_age: Callable[[str, str, int], None] | None = None  # set by the daemon (metrics)
 
     def saved(self, mapping: Mapping) -> None:
         """Keep ``mapping``'s definition (created, updated, enabled or disabled)."""

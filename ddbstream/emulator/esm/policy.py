@@ -150,23 +150,25 @@ def after_invoke(
     """What to do with ``batch`` after an invocation; ``failures``: the lane's consecutive retries so far."""
     if outcome.failed_from is None:
         return Checkpoint(batch.end_index)
-    rest, done_until = batch, None
     if not batch.final and outcome.failed_from > 0:
+        # The checkpoint moved: the records from the failed one on are a new batch, and AWS counts
+        # its attempts afresh (recorded: tests/conformance, partial_batch_failure).
         done_until = batch.records[outcome.failed_from].index
-        rest = replace(batch, records=batch.records[outcome.failed_from :])
+        rest = replace(batch, records=batch.records[outcome.failed_from :], retries=0, invokes=0)
         if settings.bisect_batch_on_function_error:
             return Bisect((rest,), done_until)  # split at the returned sequence number
-    elif not batch.final and settings.bisect_batch_on_function_error and len(batch.records) > 1:
+        return Retry(rest, backoff(failures), done_until)
+    if not batch.final and settings.bisect_batch_on_function_error and len(batch.records) > 1:
         return Bisect(halves(batch))
-    rest = replace(rest, retries=rest.retries + 1)
+    rest = replace(batch, retries=batch.retries + 1)
     limit = settings.maximum_retry_attempts
     exhausted = limit != -1 and rest.retries > limit
     if rest.final:
         if exhausted or window_expired(rest, settings, now, retention):
             return DropWindow()
     elif exhausted:
-        return Discard(rest, RETRIES_EXHAUSTED, done_until)
-    return Retry(rest, backoff(failures), done_until)
+        return Discard(rest, RETRIES_EXHAUSTED)
+    return Retry(rest, backoff(failures))
 
 
 def halves(batch: Batch) -> tuple[Batch, Batch]:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from moto.backends import get_backend
 
 from ddbstream.emulator.esm.model import Batch, MappingSettings
-from ddbstream.emulator.esm.policy import Window
+from ddbstream.emulator.esm.policy import RECORD_AGE_EXCEEDED, Window
 from ddbstream.emulator.store.journal import JOURNAL
 from ddbstream.emulator.streams import Stream
 from ddbstream.errors import DdbstreamError
@@ -77,22 +77,28 @@ class Invoker:
 
 
 def failure_record(batch: Batch, condition: str, function_arn: str, stream: Stream, now: float) -> dict:
-    """The OnFailure destination record (AWS's shape: the records themselves are not included)."""
+    """The OnFailure destination record (AWS's shape: the records themselves are not included).
+
+    As recorded on AWS (tests/conformance): a batch discarded for its age has no responseContext
+    and counts at least one invocation, even if it never reached the function.
+    """
     result = batch.last_result
     response_context = {
         "statusCode": getattr(result, "status_code", 0) if result is not None else 0,
         "executedVersion": getattr(result, "executed_version", None) or "$LATEST",
-        "functionError": (getattr(result, "function_error", None) or "") if result is not None else "",
+        # null, not "", when the function answered (a bad batchItemFailures answer, say): as AWS records it
+        "functionError": getattr(result, "function_error", None) or None,
     }
     first, last = batch.records[0], batch.records[-1]
-    return {
+    aged = condition == RECORD_AGE_EXCEEDED
+    record: dict[str, Any] = {
         "requestContext": {
             "requestId": getattr(result, "request_id", None) or str(uuidlib.uuid4()),
             "functionArn": function_arn,
             "condition": condition,
-            "approximateInvokeCount": batch.invokes,
+            "approximateInvokeCount": max(batch.invokes, 1) if aged else batch.invokes,
         },
-        "responseContext": response_context,
+        **({} if aged else {"responseContext": response_context}),
         "version": "1.0",
         "timestamp": iso_millis(now),
         "DDBStreamBatchInfo": {
@@ -105,6 +111,7 @@ def failure_record(batch: Batch, condition: str, function_arn: str, stream: Stre
             "streamArn": stream.arn,
         },
     }
+    return record
 
 
 class Destinations:

@@ -11,8 +11,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
+from werkzeug.wrappers import Request, Response
+
+from ddbstream.emulator.http import json_response
 from ddbstream.emulator.runtime.invoke_api import add_invoke_routes
 from ddbstream.emulator.runtime.languages import (
     Interpreter,
@@ -21,7 +25,9 @@ from ddbstream.emulator.runtime.languages import (
     language_for,
 )
 from ddbstream.emulator.runtime.model import FunctionConfig, FunctionNotFound, InvokeError, InvokeResult, Throttled
+from ddbstream.emulator.runtime.moto_patches import patch_lambda
 from ddbstream.emulator.runtime.pool import LambdaRuntime
+from ddbstream.errors import RuntimeUnavailable
 
 __all__ = [
     "FunctionConfig",
@@ -46,7 +52,21 @@ def install(emulator) -> LambdaRuntime:
         emulator.region, emulator.account, endpoint=lambda: emulator.endpoint, access_key=emulator.secret
     )
     add_invoke_routes(emulator, runtime)
+    emulator.add_route("GET", r"/_ddbstream/runtimes/(?P<runtime>[a-z0-9.]+)", interpreter_route)
     emulator.on_shutdown(runtime.shutdown)
     # Finding the default runtime's interpreter spawns it: do it now, not in the first invoke.
     threading.Thread(target=interpreter_for, args=(PREWARM_RUNTIME,), name="lambda-probe", daemon=True).start()
+    threading.Thread(target=patch_lambda, name="lambda-patch", daemon=True).start()
     return runtime
+
+
+def interpreter_route(request: Request, match: re.Match[str]) -> Response:
+    """Which executable runs a runtime here, and the warning when it is a stand-in (said by `status`,
+    not written into the function's log)."""
+    runtime = match.group("runtime")
+    try:
+        interpreter = language_for("", runtime).interpreter(runtime)
+    except (InvokeError, RuntimeUnavailable) as exc:
+        return json_response({"runtime": runtime, "error": str(exc)}, 404)
+    warning = interpreter.warning.removeprefix("ddbstream: ") if interpreter.warning else None
+    return json_response({"runtime": runtime, "executable": interpreter.executable, "warning": warning})

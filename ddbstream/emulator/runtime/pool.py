@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ddbstream.emulator.runtime.model import FunctionConfig, Invocation, InvokeError, InvokeResult, Throttled
 from ddbstream.emulator.runtime.moto_backends import logs_backend, resolve_function
@@ -63,6 +64,7 @@ class LambdaRuntime:
         self._extract_lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=ASYNC_CONCURRENCY, thread_name_prefix="lambda-event")
         self._janitor_stop = threading.Event()
+        self.observer: Any = None  # told of each invocation and throttle (emulator/metrics/sources.py)
         threading.Thread(target=self._janitor, name="lambda-janitor", daemon=True).start()
 
     @property
@@ -110,6 +112,8 @@ class LambdaRuntime:
         with self._lock:
             active = self._active.get(config.arn, 0)
             if config.reserved_concurrency is not None and active >= config.reserved_concurrency:
+                if self.observer:
+                    self.observer.throttled(config)
                 raise Throttled("Rate Exceeded.")
             self._active[config.arn] = active + 1
             if self._fingerprints.get(config.key) != config:  # new code or configuration
@@ -221,6 +225,8 @@ class LambdaRuntime:
             reusable = False
             try:
                 result, reusable = worker.run(invocation)
+                if self.observer:
+                    self.observer.invoked(invocation, result, self._active.get(invocation.config.arn, 1))
             finally:
                 self._release(worker, reusable)
             return result

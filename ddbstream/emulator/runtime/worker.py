@@ -103,9 +103,7 @@ class Worker:
                 f"INIT_START Runtime Version: {self.language.version_label(c.runtime)}.local"
                 f"\tRuntime Version ARN: arn:aws:lambda:{c.region}::runtime:ddbstream-local"
             ]
-        )
-        if self.interpreter.warning:
-            self.writer.write([self.interpreter.warning])
+        )  # a stand-in interpreter is said by `up` and `status`: the log holds what the function printed
 
     def _spawn(self, code_dir: Path, endpoint: str) -> tuple[subprocess.Popen[bytes], LogPump]:
         """Start the runtime process with its stdout and stderr on one pipe read by a log pump."""
@@ -345,10 +343,13 @@ class Worker:
         kind, body = invocation.outcome or ("", b"")
         if failure is None and kind == "exit":
             self.exited.wait(5)
-            failure = Failure(
-                "Runtime.ExitError",
-                f"RequestId: {invocation.request_id} Error: Runtime exited with error: {self.exit_description}",
+            # AWS's words (tests/conformance): a clean exit gives no reason, any other names its status
+            reason = (
+                "Runtime exited without providing a reason"
+                if self.exit_description == "exit status 0"
+                else f"Runtime exited with error: {self.exit_description}"
             )
+            failure = Failure("Runtime.ExitError", f"RequestId: {invocation.request_id} Error: {reason}")
             if self.init_error is not None:
                 kind, body = "init_error", self.init_error
         if invocation.outcome is None or failure is not None:

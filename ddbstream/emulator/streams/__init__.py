@@ -4,6 +4,7 @@
 - api.py: the DynamoDB Streams API (DescribeStream, GetShardIterator, GetRecords) on the store;
 - moto_patches.py: every patch of moto's internals (table changes -> stream records);
 - checks.py: DynamoDB input checks moto lacks (unrelated to streams);
+- answers.py: moto's DynamoDB answers corrected where AWS's recorded ones differ (tests/conformance);
 - ttl.py: the Time to Live sweeper.
 
 Records are built by the shared codec, ddbstream/stream_records.py.

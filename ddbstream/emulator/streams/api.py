@@ -18,6 +18,7 @@ from ddbstream.emulator.streams.store import Stream, StreamError, StreamRegistry
 ITERATOR_LIFETIME_SECONDS = 15 * 60.0
 MAX_GET_RECORDS_LIMIT = 1000
 ITERATOR_TYPES = "[AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"
+records_returned: Callable[[Stream, int], None] | None = None  # AWS/DynamoDB ReturnedRecordsCount (metrics)
 
 
 def describe_stream(registry: StreamRegistry, stream_arn: str, table_streams: Callable[[Stream], bool]) -> dict:
@@ -76,6 +77,8 @@ def get_records(registry: StreamRegistry, iterator: Any, limit: Any) -> dict[str
         )
     records = stream.read(index, limit)
     next_index = index + len(records)
+    if records_returned is not None:
+        records_returned(stream, len(records))
     result: dict[str, Any] = {"Records": [r.data for r in records]}
     if stream.enabled or next_index < stream.end_index:
         result["NextShardIterator"] = encode_iterator(stream, next_index)

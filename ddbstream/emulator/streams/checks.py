@@ -1,8 +1,10 @@
 """DynamoDB input checks moto lacks (unrelated to streams); moto_patches wraps moto's methods with them.
 
-- An empty attribute name, or a set naming a member twice (PutItem, BatchWriteItem,
-  TransactWriteItems, and UpdateItem's values): moto stores it and then serves the item
-  mangled (its stream records too); DynamoDB refuses the request.
+- An empty attribute name, an empty set, a set naming a member twice, a number of more than
+  38 significant digits or above 9.9E+125 (PutItem, BatchWriteItem, TransactWriteItems, and UpdateItem's values):
+  moto stores it (or words the refusal differently) and then serves the item mangled (its stream
+  records too); DynamoDB refuses the request, in the words recorded in tests/conformance.
+- An empty string or binary key value (PutItem), a BatchWriteItem put missing a key: AWS's texts.
 - A malformed condition or filter expression: moto raises ValueError (an HTTP 500);
   DynamoDB answers ValidationException.
 - Text that is not Unicode: moto answered an HTTP 500, after writing part of an UpdateItem.
@@ -14,12 +16,16 @@
   405,000: PutItem, each Put of a transaction, every item of a BatchWriteItem before any is
   written, and the item an UpdateItem leaves.
 - moto changes an item in place as it updates it: a refused or failed update puts it back.
+- An UpdateItem path naming a member of a value that is not a map (``SET a.b`` where ``a`` is a
+  string or a list), or an element of one that is not a list: moto ignores the step (or fails with
+  an HTTP 500 for REMOVE); DynamoDB refuses the update, in the words recorded in tests/conformance.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -28,12 +34,15 @@ from typing import Any
 
 from moto.dynamodb.exceptions import (
     DynamodbException,
+    InvalidUpdateExpressionInvalidDocumentPath,
     ItemSizeTooLarge,
     ItemSizeToUpdateTooLarge,
     MockValidationException,
+    ProvidedKeyDoesNotExist,
     SerializationException,
 )
 from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.parsing.ast_nodes import ExpressionSelector  # type: ignore[attr-defined]
 
 from ddbstream.item_limits import MAX_ITEM_BYTES, item_size, nests_too_deep
 
@@ -44,42 +53,88 @@ NESTING_MESSAGE = (
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def set_with_repeats(value: Any) -> list | None:
-    """The listed members of a set attribute (at any depth) that names a member twice, else None."""
+INVALID = "One or more parameter values were invalid: "
+# AWS's texts (recorded: tests/conformance/recordings/dynamodb_validation.json); "An string" is theirs.
+EMPTY_SET = {"SS": INVALID + "An string set  may not be empty", "NS": INVALID + "An number set  may not be empty"}
+EMPTY_BINARY_SET = INVALID + "Binary sets should not be empty"
+TOO_MANY_DIGITS = "Attempting to store more than 38 significant digits in a Number"
+OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
+KEY_MISMATCH_IN_BATCH = "The provided key element does not match the schema"
+
+
+def value_problem(value: Any) -> str | None:
+    """DynamoDB's message for the first value (at any depth) it refuses and moto stores, else None:
+    an empty set, a set naming a member twice, a number of more than 38 significant digits."""
     if not isinstance(value, dict) or len(value) != 1:
         return None
     ((kind, inner),) = value.items()
     if kind in ("SS", "NS", "BS") and isinstance(inner, list):
-        try:
-            members = [Decimal(v) for v in inner] if kind == "NS" else inner  # NS: 1 and 1.0 are one number
-            return inner if len(set(members)) != len(members) else None
-        except (ArithmeticError, TypeError, ValueError):
-            return None  # not a valid set at all: moto's own validation answers
-    if kind == "M" and isinstance(inner, dict):
-        children = list(inner.values())
-    elif kind == "L" and isinstance(inner, list):
-        children = inner
-    else:
-        children = []
-    for child in children:
-        repeated = set_with_repeats(child)
-        if repeated is not None:
-            return repeated
+        return _set_problem(kind, inner)
+    if kind == "N" and isinstance(inner, str):
+        return _number_problem(inner)
+    children = list(inner.values()) if kind == "M" and isinstance(inner, dict) else inner if kind == "L" else []
+    for child in children if isinstance(children, list) else []:
+        problem = value_problem(child)
+        if problem is not None:
+            return problem
     return None
 
 
+def _set_problem(kind: str, inner: list) -> str | None:
+    if not inner:
+        return EMPTY_SET.get(kind, EMPTY_BINARY_SET)
+    try:
+        members = [Decimal(v) for v in inner] if kind == "NS" else inner  # NS: 1 and 1.0 are one number
+        if len(set(members)) == len(members):
+            return next(filter(None, map(_number_problem, inner)), None) if kind == "NS" else None
+    except (ArithmeticError, TypeError, ValueError):
+        return None  # not a valid set at all: moto's own validation answers
+    if kind == "NS":
+        return "Input collection contains duplicates"
+    listed = ", ".join(base64.b64encode(v).decode() if isinstance(v, bytes) else str(v) for v in inner)
+    if kind == "BS":
+        return f"{INVALID}Input collection [{listed}]of type BS contains duplicates."
+    return f"{INVALID}Input collection [{listed}] contains duplicates."
+
+
+def _number_problem(number: str) -> str | None:
+    """Over 38 significant digits, or above DynamoDB's 9.9E+125 (moto refuses underflow itself)."""
+    try:
+        parsed = Decimal(number)
+    except ArithmeticError:
+        return None  # not a number: moto's own validation answers
+    if not parsed.is_finite() or not parsed:
+        return None
+    if len("".join(map(str, parsed.as_tuple().digits)).strip("0")) > 38:  # normalize() would round to 28
+        return TOO_MANY_DIGITS
+    return OVERFLOW if parsed.adjusted() > 125 else None
+
+
 def refuse_what_dynamodb_refuses(attributes: dict | None, names_are_attributes: bool) -> None:
-    """Raise moto's ValidationException for an empty attribute name or a set listing a value twice."""
+    """Raise DynamoDB's ValidationException for an empty attribute name or a value it refuses (value_problem)."""
     if not attributes:
         return
     if names_are_attributes and "" in attributes:
-        raise MockValidationException("One or more parameter values were invalid: an attribute name is empty")
+        raise MockValidationException(INVALID + "an attribute name is empty")
     for value in attributes.values():
-        repeated = set_with_repeats(value)
-        if repeated is not None:
-            listed = ", ".join(base64.b64encode(v).decode() if isinstance(v, bytes) else str(v) for v in repeated)
+        problem = value_problem(value)
+        if problem is not None:
+            raise MockValidationException(problem)
+
+
+def refuse_empty_key_values(backend: Any, table_name: str, item: dict) -> None:
+    """PutItem with an empty string or binary key value: DynamoDB's text, not moto's."""
+    try:
+        table = backend.get_table(table_name)
+    except DynamodbException:
+        return  # moto answers ResourceNotFoundException
+    for key in filter(None, (table.hash_key_attr, table.range_key_attr)):
+        value = item.get(key)
+        if isinstance(value, dict) and len(value) == 1 and value.get("S", value.get("B", None)) in ("", b""):
+            kind = "string" if "S" in value else "binary"
             raise MockValidationException(
-                f"One or more parameter values were invalid: Input collection [{listed}] contains duplicates"
+                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+                f"contain an empty {kind} value. Key: {key}"
             )
 
 
@@ -104,6 +159,19 @@ def validated_put(original: Callable) -> Callable:
         refuse_what_dynamodb_refuses(item_attrs, names_are_attributes=True)
         refuse_over_the_limits(item_attrs)
         return original(self, table_name, item_attrs, *args, **kwargs)
+
+    return put_item
+
+
+def validated_put_request(original: Callable) -> Callable:
+    """DynamoHandler.put_item checking the request's item before moto's handler words its own refusals."""
+
+    def put_item(self: Any) -> Any:
+        item, table_name = self.body.get("Item"), self.body.get("TableName")
+        if isinstance(item, dict) and isinstance(table_name, str):
+            refuse_what_dynamodb_refuses(item, names_are_attributes=True)
+            refuse_empty_key_values(self.dynamodb_backend, table_name, item)
+        return original(self)
 
     return put_item
 
@@ -156,18 +224,50 @@ def _restorer(backend: Any, table_name: str, key: Any) -> Callable[[], None]:
     return restore
 
 
+def document_path_checked(original: Callable) -> Callable:
+    """An update action's ``execute`` (moto's NodeExecutor) refusing a path whose last step does not fit
+    the value holding it: a member of anything but a map, an element of anything but a list."""
+
+    @functools.wraps(original)
+    def execute(self: Any, item: Any) -> Any:
+        nodes = self.get_path_expression_nodes()
+        if len(nodes) > 1:
+            try:
+                holder = self.get_item_part_for_path_nodes(item, nodes[:-1])
+            except ProvidedKeyDoesNotExist:
+                holder = None  # a missing parent: moto refuses it itself
+            wanted = "L" if isinstance(nodes[-1], ExpressionSelector) else "M"
+            if isinstance(holder, DynamoType) and holder.type != wanted:
+                raise InvalidUpdateExpressionInvalidDocumentPath()
+        return original(self, item)
+
+    return execute
+
+
 def validated_batch_write(original: Callable) -> Callable:
     """DynamoHandler.batch_write_item checking every item first: DynamoDB writes none of a refused batch."""
 
     def batch_write_item(self: Any) -> Any:
-        for requests in (self.body.get("RequestItems") or {}).values():
+        for table_name, requests in (self.body.get("RequestItems") or {}).items():
             for request in requests if isinstance(requests, list) else []:
                 item = request.get("PutRequest", {}).get("Item") if isinstance(request, dict) else None
                 refuse_what_dynamodb_refuses(item, names_are_attributes=True)
                 refuse_over_the_limits(item)
+                _refuse_keyless(self.dynamodb_backend, table_name, item)
         return original(self)
 
     return batch_write_item
+
+
+def _refuse_keyless(backend: Any, table_name: str, item: Any) -> None:
+    """A BatchWriteItem put missing a key attribute: DynamoDB says so in other words than PutItem."""
+    try:
+        table = backend.get_table(table_name)
+    except DynamodbException:
+        return  # moto answers ResourceNotFoundException
+    keys = filter(None, (table.hash_key_attr, table.range_key_attr))
+    if isinstance(item, dict) and any(key not in item for key in keys):
+        raise MockValidationException(KEY_MISMATCH_IN_BATCH)
 
 
 def readable_requests_only(original: Callable) -> Callable:

@@ -14,9 +14,12 @@ numbers are reused and other readers lose records). Here:
   new stream (moto would refuse).
 - ``DynamoDBStreamsHandler``: DescribeStream, GetShardIterator and GetRecords answer from our
   streams (api.py).
-- ``DynamoDBBackend.put_item``, ``update_item`` (inside its grouping), ``DynamoHandler._dispatch``
-  and ``batch_write_item``, and ``ConditionExpressionParser.parse``: the input checks of checks.py;
+- ``DynamoDBBackend.put_item``, ``update_item`` (inside its grouping), ``DynamoHandler._dispatch``,
+  ``put_item`` and ``batch_write_item``, and ``ConditionExpressionParser.parse``: the input checks of checks.py;
   ``LimitedSizeDict`` no longer counts sizes its own way (checks.py counts them as DynamoDB does).
+- ``StreamShard.__init__`` also gives the stream label AWS's millisecond form.
+- answers.py: moto's answers where AWS's recorded ones differ (condition failures with the old
+  item, DeleteTable's not-found text, ConsumedCapacity nobody asked for).
 - ``BaseModel.__new__``: moto appends every model instance it ever makes to its class's
   ``instances_tracked`` list (for its dashboard), so every version of every item, log event
   and message stayed in memory for good; only S3's models are still tracked (its reset
@@ -42,12 +45,13 @@ from moto.dynamodb.models.table import StreamShard
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-from ddbstream.emulator.streams import api
+from ddbstream.emulator.streams import answers, api
 from ddbstream.emulator.streams.checks import (
     expression_errors_as_validation,
     readable_requests_only,
     validated_batch_write,
     validated_put,
+    validated_put_request,
     validated_update,
 )
 from ddbstream.emulator.streams.store import REGISTRY, Stream, StreamError
@@ -127,8 +131,16 @@ def record_change(change: Change) -> None:
     stream.append_change(change.keys, change.old, change.new, change.ttl, partition_key)
 
 
+def millisecond_label(label: str) -> str:
+    """A stream label as AWS writes it, ``2025-02-22T03:03:25.490`` (moto's has microseconds, or none)."""
+    whole, _, fraction = label.partition(".")
+    return f"{whole}.{(fraction + '000')[:3]}"
+
+
 def _patched_shard_init(original: Callable) -> Callable:
     def __init__(self: Any, account_id: str, table: Any) -> None:
+        if table.latest_stream_label:  # moto sets it just before it makes the shard
+            table.latest_stream_label = millisecond_label(table.latest_stream_label)
         original(self, account_id, table)
         stream_of_shard(self)
 
@@ -258,6 +270,7 @@ def patch_moto() -> None:
         DynamoDBBackend.update_item = _grouped(validated_update(DynamoDBBackend.update_item), fold=True)
         DynamoHandler._dispatch = readable_requests_only(DynamoHandler._dispatch)
         DynamoHandler.batch_write_item = validated_batch_write(DynamoHandler.batch_write_item)
+        DynamoHandler.put_item = validated_put_request(DynamoHandler.put_item)
         LimitedSizeDict.__setitem__ = dict.__setitem__
         DynamoDBBackend.transact_write_items = _grouped(DynamoDBBackend.transact_write_items, fold=False)
         DynamoDBBackend.update_table_streams = _patched_update_table_streams(DynamoDBBackend.update_table_streams)
@@ -266,4 +279,5 @@ def patch_moto() -> None:
         DynamoDBStreamsHandler.get_shard_iterator = _answered_from_our_streams(_get_shard_iterator)
         DynamoDBStreamsHandler.get_records = _answered_from_our_streams(_get_records)
         BaseModel.__new__ = staticmethod(_new_untracked)  # type: ignore[method-assign]
+        answers.correct_moto()
         _installed = True

@@ -7,7 +7,6 @@ service identity, as on AWS.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from functools import partial
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 
+from ddbstream.emulator.periodic import Periodic
 from ddbstream.emulator.store.journal import JOURNAL
 from ddbstream.emulator.streams.moto_patches import deleting_for_ttl
 
@@ -88,24 +88,8 @@ def _delete(expired: dict) -> bool:
 JOURNAL.register("ttl-delete", _delete)
 
 
-class TtlSweeper:
+class TtlSweeper(Periodic):
     """A daemon thread running sweep_expired_items every few seconds."""
 
     def __init__(self, interval: float):
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ddbstream-ttl", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                sweep_expired_items()
-            except Exception:
-                log.exception("TTL sweep failed")
+        super().__init__("ddbstream-ttl", interval, sweep_expired_items, log)
