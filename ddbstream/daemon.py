@@ -19,7 +19,6 @@ from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from ddbstream.errors import DaemonError
-from ddbstream.ports import port_in_use, port_in_use_message
 from ddbstream.stack_secret import SECRET_ENV, authorization_for, new_secret
 from ddbstream.state import OWNER_FILE, STOPPED_FILE
 
@@ -219,6 +218,8 @@ class DaemonLaunch:
         restoring = self.ready_file.with_name(self.ready_file.name + ".restoring")  # touched while it replays
         while time.monotonic() < deadline or _recent(restoring):
             if self.process.poll() is not None:
+                from ddbstream.ports import port_in_use, port_in_use_message  # only when a start failed
+
                 if self.port and port_in_use(self.port):
                     raise DaemonError(port_in_use_message(self.port))
                 raise DaemonError(

@@ -36,7 +36,7 @@ def state_dir(project_dir: Path | None = None) -> Path:
     if override:
         return Path(override)
     if project_dir is None:
-        from ddbstream.spec import find_infra_dir
+        from ddbstream.project import find_infra_dir
 
         project_dir = find_infra_dir().parent
     return project_dir / ".ddbstream"

@@ -132,7 +132,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     ) -> None:
         """Provision, exercise and observe a DynamoDB Streams -> Lambda pipeline (local or on AWS)."""
         if project:
-            # Every command finds its project through spec.find_project_dir, which reads this.
+            # Every command finds its project through project.find_project_dir, which reads this.
             os.environ["DDBSTREAM_PROJECT"] = os.path.abspath(project)
 
     command = _command_name(argv or [])

@@ -23,7 +23,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def project_state_dir() -> Path:
-    """The project's state directory; spec.NoProject (exit 7, says how to start one) outside a project."""
+    """The project's state directory; project.NoProject (exit 7, says how to start one) outside a project."""
     from ddbstream.state import state_dir
 
     return state_dir()

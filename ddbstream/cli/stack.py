@@ -52,7 +52,7 @@ def up(
     """
     from ddbstream.cli.output import emit_json, escape, note
     from ddbstream.cli.ui import ConsoleUI
-    from ddbstream.spec import find_infra_dir
+    from ddbstream.project import find_infra_dir
     from ddbstream.state import state_dir
     from ddbstream.targets import bring_up, make_target, resolve_target
 

@@ -20,7 +20,8 @@ from ddbstream.errors import DdbstreamError, SpecError, Unhealthy
 from ddbstream.http_api import ApiRequest, send
 from ddbstream.logs import LogSource
 from ddbstream.pipeline import Pipeline, saved_pipeline
-from ddbstream.spec import find_infra_dir, load_spec
+from ddbstream.project import find_infra_dir
+from ddbstream.spec import load_spec
 from ddbstream.state import state_dir
 from ddbstream.status import collect
 from ddbstream.targets import make_target

@@ -8,7 +8,8 @@ from typing import Any
 from ddbstream.demo.view import DemoView, TargetView
 from ddbstream.errors import DdbstreamError, InvalidInput, SpecError
 from ddbstream.pipeline import Pipeline, saved_pipeline
-from ddbstream.spec import find_infra_dir, load_spec
+from ddbstream.project import find_infra_dir
+from ddbstream.spec import load_spec
 from ddbstream.state import state_dir
 from ddbstream.targets import make_target
 

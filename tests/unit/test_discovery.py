@@ -7,7 +7,7 @@ import pytest
 
 from ddbstream.cli import _command_name
 from ddbstream.errors import ExitCode
-from ddbstream.spec import NoProject, find_infra_dir, find_project_dir
+from ddbstream.project import NoProject, find_infra_dir, find_project_dir
 from ddbstream.state import state_dir
 
 

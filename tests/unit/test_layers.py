@@ -25,6 +25,7 @@ LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
             "ddbstream.errors",
             "ddbstream.durations",
             "ddbstream.spec",
+            "ddbstream.project",
             "ddbstream.state",
             "ddbstream.items",
             "ddbstream.item_limits",

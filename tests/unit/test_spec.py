@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from ddbstream.errors import SpecError
-from ddbstream.spec import evaluate_condition, find_infra_dir, load_spec, read_variables
+from ddbstream.project import find_infra_dir
+from ddbstream.spec import evaluate_condition, load_spec, read_variables
 
 REPO_INFRA = Path(__file__).resolve().parents[2] / "infra"
 
