@@ -27,6 +27,12 @@ pytestmark = pytest.mark.e2e
 KEY = {"employeeid": {"S": "kept"}}
 
 
+def only_daemon_is(project: Path, pid: int) -> bool:
+    """Whether ``pid`` is the project's one daemon. Polled with a deadline: while the daemon starts a
+    worker, the forked child shows the daemon's command line until it execs."""
+    return project_daemons(project) == [pid]
+
+
 def project_daemons(project: Path) -> list[int]:
     """Every daemon process started for ``project`` (by its --ready-file argument)."""
     marker = str(project / ".ddbstream" / "daemon.port").encode()
@@ -114,7 +120,7 @@ def test_up_during_down_waits_for_it_and_leaves_no_orphan(project):
     # up waited for down: a new daemon serves (the one down stopped is gone), and only one runs.
     assert "another 'ddbstream down'" not in up_err, "piped, the wait is silent (a terminal shows it)"
     assert "saved" in down_err
-    assert project_daemons(project) == [stack_state(project)["pid"]]
+    wait_until(lambda: only_daemon_is(project, stack_state(project)["pid"]), 10, 0.1, "one daemon for the project")
     assert has_kept_item(project)
 
 
@@ -159,7 +165,7 @@ def test_removing_the_state_directory_stops_its_daemon_without_touching_the_new_
     wait_until(code.is_dir, 60, 0.1, "the new daemon's code copy")
     wait_until(lambda: not pid_running(old), 20, 0.1, "the daemon whose directory went to stop")
     assert code.is_dir(), "the old daemon removed the new daemon's code copy"
-    assert project_daemons(project) == [stack_state(project)["pid"]]
+    wait_until(lambda: only_daemon_is(project, stack_state(project)["pid"]), 10, 0.1, "one daemon for the project")
     for name in ("store.sqlite3", "store.sqlite3-wal"):  # closing its store would unlink the WAL by name
         assert (project / ".ddbstream" / name).exists(), f"the old daemon removed the new daemon's {name}"
     result = run_cli("down", cwd=project)
@@ -253,7 +259,7 @@ def test_up_over_a_truncated_state_file_orphans_nothing_and_down_recovers(projec
     path.write_text(path.read_text()[:40])
     refused = run_cli("up", cwd=project)
     assert refused.returncode != 0 and "state.json" in refused.stderr and "Traceback" not in refused.stderr
-    assert project_daemons(project) == [pid], "up started a second daemon beside the first"
+    wait_until(lambda: only_daemon_is(project, pid), 10, 0.1, "no second daemon beside the first")
     down = run_cli("down", cwd=project)
     assert down.returncode == 0, down.stderr
     assert project_daemons(project) == []
