@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -132,11 +131,7 @@ def _print_events(stream: Tail, renderer: Renderer, filtered: bool) -> None:
         if not shown:
             narrowed = " match the filters" if filtered else ""
             note(f"no log events in {escape(stream.source.group)} in that time range{narrowed}")
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly with 0. Click would turn EPIPE into exit 1.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    finally:
+    finally:  # a reader gone away (`| head`) ends the command quietly with 0: cli/__init__.py's root group
         if waiting is not None:
             waiting.__exit__(None, None, None)
 
