@@ -33,7 +33,8 @@ def desired_mapping(spec: Spec, resources: dict[str, Any]) -> dict[str, Any]:
         "TumblingWindowInSeconds": int(spec["tumbling_window_in_seconds"]),
         "FunctionResponseTypes": list(spec.get("function_response_types") or []),
         "FilterCriteria": {"Filters": [{"Pattern": p} for p in spec.get("filter_patterns") or []]},
-        "DestinationConfig": {"OnFailure": {}},
+        # no destination: "" clears one (Lambda refuses an OnFailure without its Destination)
+        "DestinationConfig": {"OnFailure": {"Destination": ""}},
     }
     if spec.get("enable_dlq") and resources.get("queue_arn"):
         settings["DestinationConfig"] = {"OnFailure": {"Destination": resources["queue_arn"]}}

@@ -288,3 +288,35 @@ def test_record_age_under_a_minute(daemon):
     check("record_age_under_a_minute", {"Code": raised["Error"]["Code"], "Message": raised["Error"]["Message"]})
     assert raised["ResponseMetadata"]["HTTPStatusCode"] == 400  # as every InvalidParameterValueException recorded
     assert lam.get_event_source_mapping(UUID=created["UUID"])["MaximumRecordAgeInSeconds"] == -1
+
+
+def test_on_failure_without_its_destination(daemon):
+    # A Get shows {"OnFailure": {}} for a mapping without a destination; sent back in an update, Lambda
+    # refuses it (pasted from AWS in aws-controllers-k8s/community#2865 and go-to-k/cdk-real-drift#1611).
+    lam = daemon.client("lambda")
+    function, stream_arn = fresh(daemon)
+    created = lam.create_event_source_mapping(FunctionName=function, EventSourceArn=stream_arn, **RECORDED_SETTINGS)
+    shown = lam.get_event_source_mapping(UUID=created["UUID"])["DestinationConfig"]
+    assert shown == {"OnFailure": {}}
+    raised = error(lam.update_event_source_mapping, UUID=created["UUID"], DestinationConfig=shown, BatchSize=7)
+    check("on_failure_without_destination", {"Code": raised["Error"]["Code"], "Message": raised["Error"]["Message"]})
+    assert raised["ResponseMetadata"]["HTTPStatusCode"] == 400  # as every InvalidParameterValueException recorded
+    assert lam.get_event_source_mapping(UUID=created["UUID"])["BatchSize"] == 100
+
+
+def test_destination_outside_the_arn_pattern(daemon):
+    # Recorded on PutFunctionEventInvokeConfig, whose DestinationConfig is the same model shape: Lambda's
+    # front end checks the shape's pattern before the operation looks at the value.
+    lam = daemon.client("lambda")
+    function, stream_arn = fresh(daemon)
+    arn = lam.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    destination = {"OnFailure": {"Destination": arn.replace(":lambda:", ":_-/!lambda:")}}
+    actual = error(
+        lam.create_event_source_mapping,
+        FunctionName=function,
+        EventSourceArn=stream_arn,
+        DestinationConfig=destination,
+        **RECORDED_SETTINGS,
+    )
+    check("destination_arn_pattern", actual)
+    assert lam.list_event_source_mappings(EventSourceArn=stream_arn)["EventSourceMappings"] == []

@@ -128,6 +128,7 @@ def test_create_echoes_every_setting(daemon, pipeline):
         {"FilterCriteria": {"Filters": [{"Pattern": '{"a": ["x"]}'}] * 6}},
         {"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:lambda:us-east-1:123456789012:function:x"}}},
         {"DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:123456789012:q"}}},
+        {"DestinationConfig": {"OnFailure": {}}},  # refused on update as recorded (tests/conformance), so here too
     ],
 )
 def test_create_rejects_what_aws_rejects(daemon, pipeline, settings):
@@ -137,7 +138,10 @@ def test_create_rejects_what_aws_rejects(daemon, pipeline, settings):
     with pytest.raises(ClientError) as excinfo:
         raw_lambda(daemon).create_event_source_mapping(**body)
     code, status, message = error(excinfo)
-    assert (code, status) == ("InvalidParameterValueException", 400)
+    # Outside botocore's model (a range or an enum), Lambda's front end answers first, as it does for a
+    # StartingPosition outside its enum (recorded: tests/conformance); Lambda itself refuses the rest.
+    model_check = message.startswith("1 validation error detected") and "Value null" not in message
+    assert (code, status) == ("ValidationException" if model_check else "InvalidParameterValueException", 400)
     assert message
     assert daemon.client("lambda").list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"] == []
 
@@ -261,7 +265,7 @@ def test_update_changes_settings_and_states(daemon, pipeline):
     assert "FilterCriteria" not in cleared
     with pytest.raises(ClientError) as excinfo:
         raw_lambda(daemon).update_event_source_mapping(UUID=created["UUID"], BatchSize=0)
-    assert error(excinfo)[:2] == ("InvalidParameterValueException", 400)
+    assert error(excinfo)[:2] == ("ValidationException", 400)  # below botocore's model minimum
     assert client.get_event_source_mapping(UUID=created["UUID"])["BatchSize"] == 7
 
 

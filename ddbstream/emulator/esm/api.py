@@ -61,6 +61,11 @@ def invalid(message: str) -> ApiError:
     return ApiError("InvalidParameterValueException", message)
 
 
+def front_end(message: str) -> ApiError:
+    """A value outside botocore's model (range, enum, pattern): Lambda's front end refuses it first."""
+    return ApiError("ValidationException", message)
+
+
 def not_found(message: str) -> ApiError:
     return ApiError("ResourceNotFoundException", message, 404)
 
@@ -71,6 +76,13 @@ NO_EVENT_SOURCE = "Unrecognized event source."
 NO_FUNCTION = "Function does not exist"
 BAD_FILTER = "Invalid filter pattern definition."
 UNSUPPORTED_DESTINATION = "Unsupported DestinationConfig parameter for given event source mapping type."
+# Pasted from AWS (aws-controllers-k8s/community#2865): an OnFailure without its Destination, as Get echoes it.
+DESTINATION_REQUIRED = "The Destination field is required for an OnFailure configuration."
+# botocore's DestinationArn pattern; Lambda's front end refuses a value outside it (a ValidationException).
+DESTINATION_PATTERN = (
+    r"$|kafka://([^.]([a-zA-Z0-9\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:"
+    r"((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)"
+)
 # In botocore's range (-1..604800) but refused by Lambda (a stream mapping's answer, pasted from AWS).
 RECORD_AGE_BETWEEN = "MaximumRecordAgeInSeconds must be either -1 (forever) or between 60 and 604800 (inclusive)"
 STARTING_POSITIONS = ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")
@@ -80,8 +92,7 @@ def _starting_position(body: dict, source: str) -> str:
     """StartingPosition, checked in AWS's order: enum (front-end ValidationException), presence, support."""
     position = body.get("StartingPosition")
     if position is not None and position not in STARTING_POSITIONS:
-        raise ApiError(
-            "ValidationException",
+        raise front_end(
             f"1 validation error detected: Value '{position}' at 'startingPosition' failed to satisfy constraint: "
             f"Member must satisfy enum value set: [{', '.join(STARTING_POSITIONS)}]",
         )
@@ -110,7 +121,7 @@ def _integer(body: dict, name: str, current: int | None = None) -> int:
     if not low <= value <= high:
         field = name[0].lower() + name[1:]
         bound = f"less than or equal to {high}" if value > high else f"greater than or equal to {low}"
-        raise invalid(
+        raise front_end(
             f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
             f"Member must have value {bound}"
         )
@@ -130,7 +141,7 @@ def _response_types(body: dict, current: list[str] | None = None) -> list[str]:
         return [] if current is None else current
     value = body["FunctionResponseTypes"]
     if not isinstance(value, list) or any(v != REPORT_BATCH_ITEM_FAILURES for v in value):
-        raise invalid(
+        raise front_end(
             "1 validation error detected: Value at 'functionResponseTypes' failed to satisfy constraint: "
             f"Member must satisfy enum value set: [{REPORT_BATCH_ITEM_FAILURES}]"
         )
@@ -145,10 +156,18 @@ def _destination(body: dict, current: dict | None = None) -> dict:
         raise invalid("DestinationConfig must be an object.")
     if (config.get("OnSuccess") or {}).get("Destination"):
         raise invalid(UNSUPPORTED_DESTINATION)
-    target = (config.get("OnFailure") or {}).get("Destination")
+    on_failure = config.get("OnFailure")
+    if isinstance(on_failure, dict) and on_failure.get("Destination") is None:
+        raise invalid(DESTINATION_REQUIRED)
+    target = (on_failure or {}).get("Destination")
     if target in (None, ""):
         return {"OnFailure": {}}
-    if not isinstance(target, str) or not DESTINATION_ARN.match(target):
+    if not isinstance(target, str) or not re.fullmatch(DESTINATION_PATTERN, target):
+        raise front_end(
+            f"1 validation error detected: Value '{target}' at 'destinationConfig.onFailure.destination' "
+            f"failed to satisfy constraint: Member must satisfy regular expression pattern: {DESTINATION_PATTERN}",
+        )
+    if not DESTINATION_ARN.match(target):
         raise invalid(f"Invalid destination ARN: {target}. The local daemon accepts an SQS queue or SNS topic ARN.")
     return {"OnFailure": {"Destination": target}}
 
