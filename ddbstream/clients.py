@@ -127,13 +127,16 @@ def _session(profile: str | None, local: bool) -> Any:
     return session
 
 
-def local_client(service: str, endpoint: str | None, region: str, secret: str | None) -> Any:
+def local_client(service: str, endpoint: str | None, region: str, secret: str | None, read_timeout: float = 70) -> Any:
     """A client for the local daemon: its endpoint, the stack secret as access key id, few retries."""
     from botocore.config import Config
 
     # No host prefix: StartLiveTail would go to "stream-127.0.0.1", which names no host.
     config = Config(
-        retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=70, inject_host_prefix=False
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=read_timeout,
+        inject_host_prefix=False,
     )
     with _CREATE_LOCK:
         return _session(None, True).create_client(
@@ -144,6 +147,16 @@ def local_client(service: str, endpoint: str | None, region: str, secret: str | 
             aws_access_key_id=secret or "",
             aws_secret_access_key=SECRET_ACCESS_KEY,
         )
+
+
+def local_table_client(endpoint: str | None, region: str, secret: str | None) -> Any:
+    """A DynamoDB client for the item commands against the local daemon: the lean one (no botocore
+    to import or build: local_dynamodb.py) for its http endpoint, else a botocore client."""
+    if endpoint and endpoint.startswith("http://"):
+        from ddbstream.local_dynamodb import LocalDynamoDB
+
+        return LocalDynamoDB(endpoint, region, secret or "", SECRET_ACCESS_KEY)
+    return local_client("dynamodb", endpoint, region, secret)
 
 
 def aws_client(service: str, region: str | None = None, profile: str | None = None) -> Any:
@@ -166,6 +179,13 @@ def profile_for(deployment: Deployment | None, explicit: str | None = None) -> s
     if os.environ.get("AWS_PROFILE"):
         return None  # botocore reads it itself
     return deployment.profile if deployment is not None and not deployment.is_local else None
+
+
+def table_client_for(deployment: Deployment, profile: str | None = None) -> Any:
+    """The DynamoDB client the item commands use for ``deployment`` (a State or a Pipeline)."""
+    if deployment.is_local:
+        return local_table_client(deployment.endpoint, deployment.region, deployment.secret)
+    return aws_client("dynamodb", deployment.region, profile_for(deployment, profile))
 
 
 def client_for(deployment: Deployment, service: str, profile: str | None = None) -> Any:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ddbstream.errors import RuntimeUnavailable
 
@@ -88,8 +89,10 @@ def local_interpreter(runtime: str) -> Interpreter:
     raise RuntimeUnavailable(f"runtime {runtime} is not supported by the local target (python3.x, nodejs<major>.x)")
 
 
+@lru_cache(maxsize=16)
 def _probe_python(executable: str) -> tuple[str, str] | None:
-    """(sys.executable, awslambdaric's parent dir) of ``executable`` if it has awslambdaric and boto3."""
+    """(sys.executable, awslambdaric's parent dir) of ``executable`` if it has awslambdaric and boto3
+    (asked once a process: `up --watch` checks the runtime again on every save)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
     try:
         out = subprocess.run(

@@ -111,12 +111,20 @@ class FunctionFailed(DdbstreamError):
         self.result = result
 
 
-def invoke_function(pipeline: Pipeline, event: Any, function_name: str | None = None) -> InvokeResult:
-    """Invoke the pipeline's consumer (or ``function_name``) once with ``event``."""
+def function_name_of(pipeline: Pipeline, function_name: str | None = None) -> str:
+    """``function_name``, else the pipeline's consumer; NoStack when there is none."""
     name = function_name or (pipeline.function.name if pipeline.function else None)
     if not name:
         raise NoStack("no function has been provisioned: run 'ddbstream up'")
-    client = pipeline.client("lambda")
+    return name
+
+
+def invoke_function(
+    pipeline: Pipeline, event: Any, function_name: str | None = None, client: Any = None
+) -> InvokeResult:
+    """Invoke the pipeline's consumer (or ``function_name``) once with ``event`` (through ``client`` if given)."""
+    name = function_name_of(pipeline, function_name)
+    client = client or pipeline.client("lambda")
     try:
         response = client.invoke(
             FunctionName=name,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ddbstream.clients import client_for
+from ddbstream.clients import client_for, table_client_for
 from ddbstream.daemon import daemon_alive
 from ddbstream.errors import NoStack
 from ddbstream.names import lambda_log_group
@@ -123,6 +123,10 @@ class Pipeline:
     def client(self, service: str, profile: str | None = None) -> Any:
         """A botocore client for one of the pipeline's services (the daemon's endpoint when local)."""
         return client_for(self, service, profile)
+
+    def table_client(self, profile: str | None = None) -> Any:
+        """The DynamoDB client for item operations on the table (locally, one that starts faster)."""
+        return table_client_for(self, profile)
 
     def require_table(self) -> Table:
         """The table, or NoStack when none was provisioned."""

@@ -143,11 +143,16 @@ class ItemStore:
             args.setdefault("ExpressionAttributeValues", {}).update(values)
 
     def _call(self, operation: str, key: dict | None, **args: Any) -> dict:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             return getattr(self.client, operation)(**args)
-        except ClientError as exc:
+        except Exception as exc:
+            # Both clients raise botocore's exceptions; a call that succeeds need not import them.
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            if isinstance(exc, BotoCoreError):
+                raise AwsError(f"{operation} failed: {exc}") from None
+            if not isinstance(exc, ClientError):
+                raise
             error = exc.response.get("Error", {})
             code, message = error.get("Code", ""), error.get("Message", str(exc))
             if code == "ConditionalCheckFailedException" and key is not None:
@@ -157,8 +162,6 @@ class ItemStore:
             if code in ("ValidationException", "SerializationException"):
                 raise InvalidInput(f"DynamoDB refused the request: {message}") from None
             raise AwsError(f"{operation} failed: {code}: {message}") from None
-        except BotoCoreError as exc:
-            raise AwsError(f"{operation} failed: {exc}") from None
 
     def _missing_map(self, key: dict, assignments: Sequence[tuple[str, str]]) -> str | None:
         """Which assignment's path runs through a map or list the item lacks, and how to write it instead."""

@@ -40,6 +40,7 @@ COMMAND_MODULES = {
     "load": "load",
     "env": "env",
     "api": "api",
+    "replay": "replay",
 }
 
 

@@ -20,6 +20,18 @@ TargetOption = Annotated[
     typer.Option("--target", "-t", help="Where the pipeline runs: local (default) or aws. Env: DDBSTREAM_TARGET."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+DebugOption = Annotated[
+    bool,
+    typer.Option(
+        "--debug", help="Local: the function's next worker waits for a debugger (README: 'Stop in a debugger')."
+    ),
+]
+DebugPortOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--debug-port", help="The debugger's port on 127.0.0.1 (default: 5678); implies --debug.", min=1, max=65535
+    ),
+]
 
 
 def project_state_dir() -> Path:
@@ -42,4 +54,4 @@ def item_store():
 
     pipeline = current_pipeline()
     table = pipeline.require_table()
-    return ItemStore(pipeline.client("dynamodb"), table.name, list(table.key_schema)), pipeline
+    return ItemStore(pipeline.table_client(), table.name, list(table.key_schema)), pipeline

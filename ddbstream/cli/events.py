@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ddbstream.cli.common import JsonOption, VarFileOption, VarOption
+from ddbstream.cli.common import DebugOption, DebugPortOption, JsonOption, VarFileOption, VarOption
 
 EVENT_CHOICES = ("insert", "modify", "remove")
 
@@ -75,6 +75,8 @@ def invoke(
         Optional[str], typer.Option("--function", help="Function to invoke (default: the pipeline's consumer).")
     ] = None,
     as_json: JsonOption = False,
+    debug: DebugOption = False,
+    debug_port: DebugPortOption = None,
 ) -> None:
     """Run the consumer once with an event through the Lambda Invoke API; print its result and log.
 
@@ -84,12 +86,29 @@ def invoke(
     from ddbstream.invoke import invoke_function, read_event
 
     payload = read_event(event_file)
-    result = invoke_function(current_pipeline(), payload, function)
+    pipeline = current_pipeline()
+    if debug or debug_port is not None:
+        result = _invoke_debugged(pipeline, payload, function, debug_port)
+    else:
+        result = invoke_function(pipeline, payload, function)
     _show_result(result, as_json)
     if result.function_error:
         from ddbstream.invoke import FunctionFailed
 
         raise FunctionFailed(result)
+
+
+def _invoke_debugged(pipeline, payload, function: str | None, port: int | None):
+    """One invocation in debug mode: it runs once a debugger has attached on ``port``."""
+    from ddbstream.cli.output import escape, note
+    from ddbstream.debugging import DEFAULT_PORT, debugging, waiting_line
+    from ddbstream.invoke import function_name_of, invoke_function
+
+    name = function_name_of(pipeline, function)
+    port = port or DEFAULT_PORT
+    with debugging(pipeline, name, port) as client:
+        note(f"{escape(name)}: {waiting_line(port)} (Ctrl-C gives up)")
+        return invoke_function(pipeline, payload, name, client)
 
 
 def _show_result(result, as_json: bool) -> None:

@@ -57,7 +57,7 @@ def load(
     if report.short_of_rate:
         note(
             f"the writes fell short of --rate {rate:g}: {summary['rateAchieved']:g}/s achieved "
-            f"(more --workers may help)"
+            f"({summary['shortfall'] or 'more --workers may help'})"
         )
     if report.cleanup_error:
         note(escape(report.cleanup_error))

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ddbstream.cli.common import TargetOption, VarFileOption, VarOption
+from ddbstream.cli.common import DebugOption, DebugPortOption, TargetOption, VarFileOption, VarOption
 
 # Target aws only (the local target never touches real AWS).
 ProfileOption = Annotated[
@@ -40,15 +40,24 @@ def up(
         bool,
         typer.Option("--keep-old", help="Local: leave running what left the definition (status lists it)."),
     ] = False,
+    debug: DebugOption = False,
+    debug_port: DebugPortOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the provisioned resources as JSON.")] = False,
     profile: ProfileOption = None,
     region: RegionOption = None,
     verbose: VerboseOption = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch", help="Local: stay in the foreground and redeploy what each save under lambda/ or infra/ changes."
+        ),
+    ] = False,
+    tail: Annotated[bool, typer.Option("--tail", help="With --watch: follow the consumer's log here too.")] = False,
 ) -> None:
     """Provision the pipeline (starts the local daemon when needed): plan, ask before data is deleted,
     apply, one line per change.
 
-    Example: ddbstream up --var table_name=orders --var batch_size=10
+    Example: ddbstream up --var table_name=orders --var batch_size=10; ddbstream up --watch --tail
     """
     from ddbstream.cli.output import emit_json, escape, note
     from ddbstream.cli.ui import ConsoleUI
@@ -57,6 +66,11 @@ def up(
     from ddbstream.targets import bring_up, make_target, resolve_target
 
     chosen = resolve_target(target)
+    if watch or tail:
+        from ddbstream.cli.up_watch import check_options
+
+        check_options(chosen, watch, tail, json_out)
+    debug_port = _debug_port(chosen, debug, debug_port)
     ui = ConsoleUI(verbose=verbose, assume_yes=yes)
     origins = tuple(_web_origin(value) for value in cors_origin or ())
     stack = make_target(
@@ -72,17 +86,56 @@ def up(
     pipeline, notes = bring_up(stack, lambda: _checked_spec(var_file, var))
     for line in notes:
         note(f"[yellow]drift:[/] {escape(line)}")
+    _debug_mode(pipeline, debug_port)
     if json_out:
-        emit_json(
-            {
-                "target": pipeline.target,
-                "endpoint": pipeline.endpoint,
-                "region": pipeline.region,
-                "resources": pipeline.as_resources(),
-            }
-        )
+        emit_json(_resources_document(pipeline))
         return
     _print_summary(pipeline)
+    if watch:
+        from ddbstream.cli.up_watch import watch_and_reload
+
+        watch_and_reload(stack, lambda: _checked_spec(var_file, var), var_file or [], yes, tail)
+
+
+def _resources_document(pipeline) -> dict:
+    """What `up --json` prints."""
+    return {
+        "target": pipeline.target,
+        "endpoint": pipeline.endpoint,
+        "region": pipeline.region,
+        "resources": pipeline.as_resources(),
+    }
+
+
+def _debug_port(target: str, debug: bool, port: int | None) -> int | None:
+    """The debug port `up` asked for (--debug-port implies --debug), or None; refused on aws."""
+    if not debug and port is None:
+        return None
+    from ddbstream.debugging import DEFAULT_PORT, require_local
+
+    require_local(target)
+    return port or DEFAULT_PORT
+
+
+def _debug_mode(pipeline, port: int | None) -> None:
+    """Locally, debug mode on (``port``) or off for the consumer, as this `up` asked."""
+    if not pipeline.is_local or pipeline.function is None:
+        return
+    from ddbstream.cli.output import note
+    from ddbstream.debugging import set_debug, waiting_line
+    from ddbstream.errors import DdbstreamError
+
+    if port is None:
+        try:  # off, as every `up` without --debug asks: a daemon that never had it has nothing to turn off
+            set_debug(pipeline, pipeline.function.name, None)
+        except DdbstreamError:
+            pass
+        return
+    set_debug(pipeline, pipeline.function.name, port)
+    note(
+        f"[bold]debug:[/] the function's next worker is {waiting_line(port)} "
+        "(no timeout while debugging, one worker at a time; a plain 'up' turns it off)"
+    )
 
 
 def _web_origin(value: str) -> str:

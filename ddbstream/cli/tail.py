@@ -99,15 +99,18 @@ def _consumer_tail(
     return Tail(source, since_ms, until_ms, follow, local=pipeline.is_local, live_tail_arn=live_arn)
 
 
-def _print_events(stream: Tail, renderer: Renderer, filtered: bool) -> None:
-    """Print the tail's events as they come (a spinner until the first one when following)."""
+def _print_events(stream: Tail, renderer: Renderer, filtered: bool, waiting_spinner: bool = True) -> None:
+    """Print the tail's events as they come (a spinner until the first one when following, unless
+    ``waiting_spinner`` is False: `up --watch --tail` prints its reload lines meanwhile)."""
     from ddbstream.cli.output import console, escape, note, spinner
     from ddbstream.logs import Notice
 
     out = console()
     shown = 0
     waiting = (
-        spinner(f"waiting for log events in {escape(stream.source.group)} (Ctrl-C to stop)") if stream.follow else None
+        spinner(f"waiting for log events in {escape(stream.source.group)} (Ctrl-C to stop)")
+        if stream.follow and waiting_spinner
+        else None
     )
     if waiting is not None:
         waiting.__enter__()

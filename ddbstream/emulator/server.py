@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.backends import get_backend
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.utilities.utils import get_partition
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from ddbstream.emulator.dispatch import MotoDispatch
 from ddbstream.emulator.guard import RequestGuard
 from ddbstream.emulator.http import Handler, Route, aws_error, json_response
+from ddbstream.emulator.http_server import KeepAliveServer
 
 log = logging.getLogger("ddbstream.emulator")
 
@@ -53,7 +54,7 @@ class Emulator:
     _shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.moto_app = DomainDispatcherApplication(create_backend_app)
+        self.moto_app = MotoDispatch(DomainDispatcherApplication(create_backend_app))
         self.moto_entry: Callable[..., Any] = self.moto_app  # what requests for moto go through (a journal)
         self.add_route("GET", r"/_ddbstream/health", self._health)
 
@@ -124,15 +125,12 @@ def warm_up(emulator: Emulator, services: tuple[str, ...] = PIPELINE_SERVICES) -
     """Load moto's backends and WSGI apps for ``services`` in a background thread."""
 
     def load() -> None:
-        dispatcher = emulator.moto_app
         for service in services:
             try:
                 backends = get_backend(service)[emulator.account]
                 # Global services (iam, s3, sts) keep one backend per partition, not per region.
                 backends[emulator.region if emulator.region in backends else get_partition(emulator.region)]
-                with dispatcher.lock:
-                    if service not in dispatcher.app_instances:
-                        dispatcher.app_instances[service] = create_backend_app(service)
+                emulator.moto_app.application(service)
             except Exception:  # warming is an optimisation: a failure here only costs time later
                 log.debug("warming %s failed", service, exc_info=True)
 
@@ -142,13 +140,12 @@ def warm_up(emulator: Emulator, services: tuple[str, ...] = PIPELINE_SERVICES) -
 
 
 class DaemonServer:
-    """A threaded HTTP server on 127.0.0.1 serving an Emulator."""
+    """An HTTP/1.1 server on 127.0.0.1 (a thread per connection) serving an Emulator."""
 
     def __init__(self, emulator: Emulator, port: int = 0, cors_origins: tuple[str, ...] = ()):
         self.emulator = emulator
         self.guard = RequestGuard(emulator, emulator.secret, cors_origins)
-        self.server = make_server(LOOPBACK, port, self.guard, threaded=True, request_handler=MotoRequestHandler)
-        self.server.daemon_threads = True
+        self.server = KeepAliveServer(LOOPBACK, port, self.guard)
         self.port = self.server.server_address[1]
         self.guard.listen_on(self.port)
         emulator.endpoint = f"http://{LOOPBACK}:{self.port}"
@@ -162,7 +159,8 @@ class DaemonServer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop accepting requests, then let the components drain."""
+        """Stop accepting requests (open connections take no new one), then let the components drain."""
+        self.server.closing.set()
         self.server.shutdown()
         self.emulator.shutdown()
         self.server.server_close()

@@ -20,6 +20,9 @@ from ddbstream.load.stream import StreamRecord, match_records, read_stream
 from ddbstream.load.writer import WriteResults, run_writes
 from ddbstream.pipeline import Pipeline
 
+# The share of a core this process spends writing beyond which the writer, not the table, is the limit.
+CPU_BOUND = 0.85
+
 
 @dataclass
 class LoadReport:
@@ -55,6 +58,27 @@ class LoadReport:
         achieved = self.achieved_rate
         return achieved is not None and achieved < 0.95 * self.rate
 
+    def shortfall(self) -> str | None:
+        """Why the writes fell short of --rate, as measured (None when they did not).
+
+        Either this process was busy a whole core sending them (Python runs one thread at a
+        time: the writer is the limit, not the table), or the writers waited on their writes:
+        W writers each waiting T ms a write send at most W/T a second. (A daemon at its ceiling
+        answers every write more slowly as writers are added: W/T then stays where it is.)
+        """
+        w = self.writes
+        elapsed = w.finished - w.started
+        waits = w.ack_waits_ms()
+        if not self.short_of_rate or elapsed <= 0 or not waits:
+            return None
+        mean_ms = sum(waits) / len(waits)
+        if w.cpu_s / elapsed >= CPU_BOUND:
+            return f"this process used {w.cpu_s / elapsed:.0%} of a core to send them: the writer is the limit"
+        return (
+            f"a write took {mean_ms:.1f} ms to be acknowledged, so {self.workers} writer(s) send at most "
+            f"{self.workers * 1000 / mean_ms:.0f}/s: more --workers may help, up to what the table accepts"
+        )
+
     def summary(self) -> dict[str, Any]:
         a = self.accounting
         w = self.writes
@@ -67,6 +91,7 @@ class LoadReport:
             "rateAsked": self.rate or None,
             "rateAchieved": _round(self.achieved_rate),
             "shortOfRate": self.short_of_rate,
+            "shortfall": self.shortfall(),
             "streamRecords": a.records,
             "processed": a.processed,
             "eventsProcessedPerSecond": round(a.processed / span_s, 1) if span_s and span_s > 0 else None,

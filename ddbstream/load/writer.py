@@ -19,10 +19,15 @@ class WriteResults:
     errors: dict[int, str] = field(default_factory=dict)
     started: float = 0.0
     finished: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time while writing (all its threads)
 
     @property
     def done(self) -> int:
         return len(self.acked_ms) + len(self.errors)
+
+    def ack_waits_ms(self) -> list[float]:
+        """How long each write took from its sending to its acknowledgement, shortest first."""
+        return sorted(acked - self.sent_ms[index] for index, acked in self.acked_ms.items() if index in self.sent_ms)
 
     @property
     def rate(self) -> float:
@@ -77,6 +82,7 @@ def run_writes(
     lock = threading.Lock()
     results.started = time.time()
     start = time.monotonic()
+    cpu = time.process_time()
 
     def work(number: int) -> None:
         client = client_factory()
@@ -108,4 +114,5 @@ def run_writes(
     for thread in threads:
         thread.join()
     results.finished = time.time()
+    results.cpu_s = time.process_time() - cpu
     return results

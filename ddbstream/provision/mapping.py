@@ -68,7 +68,10 @@ def provision_mapping(run: Provisioning) -> None:
             if _differs(current, desired):
                 progress(f"updating event source mapping {current['UUID']}")
                 current = lam.update_event_source_mapping(UUID=current["UUID"], Enabled=True, **desired)
-    except lam.exceptions.InvalidParameterValueException as exc:
+    except lam.exceptions.ClientError as exc:
+        # Lambda's front end refuses values outside its model (ValidationException), Lambda the rest.
+        if exc.response["Error"]["Code"] not in ("InvalidParameterValueException", "ValidationException"):
+            raise
         raise SpecError(f"the event source mapping settings are invalid: {exc.response['Error']['Message']}") from None
     resources.update(mapping_uuid=current["UUID"])
 

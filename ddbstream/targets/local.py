@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from ddbstream.clients import local_client
@@ -60,6 +61,7 @@ class LocalTarget:
         self._launch: DaemonLaunch | None = None
         self._lock: ExitStack | None = None  # the project's lock, held from prepare() to the end of up()
         self.stopped = Stopped.NOT_RUNNING  # how the last down() or destroy() stop went
+        self._stand_in_said: str | None = None
 
     def prepare(self) -> None:
         """Take the project's lock; start a daemon now if none runs, so that it boots while the caller
@@ -109,7 +111,8 @@ class LocalTarget:
             state.region = region
             state.resources = resources
             write_state(self.directory, state)
-        if stand_in:
+        if stand_in and stand_in != self._stand_in_said:  # once (`up --watch` applies again on every save)
+            self._stand_in_said = stand_in
             self.ui.note(stand_in.removeprefix("ddbstream: "))
         for change in plan.pending:
             self.ui.note(_said(change, change in kept))
@@ -272,9 +275,15 @@ def _client_of(state: State, region: str):
     """A client factory for the daemon ``state`` names."""
 
     def client(service: str):
-        return local_client(service, state.endpoint, region, state.secret)
+        return _cached_client(service, state.endpoint, region, state.secret)
 
     return client
+
+
+@lru_cache(maxsize=32)
+def _cached_client(service: str, endpoint: str | None, region: str, secret: str | None):
+    """One client per service and daemon: making one costs ~30 ms, and `up --watch` plans again on every save."""
+    return local_client(service, endpoint, region, secret)
 
 
 def _said(change: Change, kept: bool) -> str:

@@ -258,7 +258,7 @@ def test_a_member_of_a_string_is_a_path_moto_would_create_and_then_ignores():
 
 
 def test_the_dispatcher_keeps_one_app_per_service_under_a_lock():
-    # server.warm_up fills DomainDispatcherApplication.app_instances itself, under its lock.
+    # dispatch.MotoDispatch fills DomainDispatcherApplication.app_instances itself, under its lock.
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     dispatcher = DomainDispatcherApplication(create_backend_app)
@@ -271,7 +271,7 @@ def test_warm_up_loads_every_pipeline_service():
 
     emulator = Emulator()
     warm_up(emulator).join(60)
-    assert set(emulator.moto_app.app_instances) == set(PIPELINE_SERVICES)
+    assert set(emulator.moto_app.domains.app_instances) == set(PIPELINE_SERVICES)
     for service in PIPELINE_SERVICES:  # a regional backend, or the partition's for a global service
         assert {REGION, "aws"} & set(get_backend(service)[ACCOUNT].keys()), service
 
@@ -436,7 +436,7 @@ def test_the_mapping_api_resolves_functions_in_the_lambda_backend(function):
 
 
 def test_function_output_goes_to_the_logs_backend(function):
-    # runtime/logs writes through ensure_log_group, ensure_log_stream and put_log_events.
+    # runtime/logs writes through ensure_log_group, ensure_log_stream and a LogStream's put_log_events.
     from ddbstream.emulator.runtime.moto_backends import logs_backend, resolve_function
 
     config, _ = resolve_function(function, None, REGION, ACCOUNT)
@@ -447,6 +447,7 @@ def test_function_output_goes_to_the_logs_backend(function):
     backend.ensure_log_stream(group, "stream")
     backend.ensure_log_stream(group, "stream")
     backend.put_log_events(group, "stream", [{"timestamp": int(time.time() * 1000), "message": "hi"}])
+    backend.groups[group].streams["stream"].put_log_events([{"timestamp": int(time.time() * 1000), "message": "ho"}])
     events, _, _ = backend.get_log_events(
         log_group_name=group,
         log_group_id=None,
@@ -457,5 +458,5 @@ def test_function_output_goes_to_the_logs_backend(function):
         next_token=None,
         start_from_head=True,
     )
-    assert [e["message"] for e in events] == ["hi"]
+    assert [e["message"] for e in events] == ["hi", "ho"]
     backend.delete_log_group(group)

@@ -121,7 +121,8 @@ def test_poisoned_record_fires_the_alarms_and_the_fix_clears_them(project, env):
         0.2,
         "the OK notifications that follow the ALARM ones",
     )
-    assert {errors_alarm: "OK", dlq_alarm: "OK"}.items() <= alarm_states(project, env).items()
+    history = [(n["AlarmName"], n["NewStateValue"], n["NewStateReason"]) for n in seen]
+    assert {errors_alarm: "OK", dlq_alarm: "OK"}.items() <= alarm_states(project, env).items(), history
     assert run_cli("status", "--check", cwd=project, env=env).returncode == 0
 
 

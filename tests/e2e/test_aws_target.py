@@ -579,7 +579,14 @@ def test_the_stand_in_refuses_what_terraform_1x_refuses(project, fake, argv, mes
     assert message in result.stdout
 
 
-AFTER_UP = [("put", "--item", '{"employeeid": "E1"}'), ("get", "E1"), ("scan",), ("tail",), ("invoke",)]
+AFTER_UP = [
+    ("put", "--item", '{"employeeid": "E1"}'),
+    ("get", "E1"),
+    ("scan",),
+    ("tail",),
+    ("invoke",),
+    ("replay", "--from", "TRIM_HORIZON"),
+]
 
 
 def write_aws_state(project: Path, **extra) -> None:

@@ -30,6 +30,9 @@ def test_load_says_when_it_falls_short_of_the_rate_and_cleans_up(stack):
     assert summary["rateAsked"] == 100000 and summary["shortOfRate"] is True
     assert 0 < summary["rateAchieved"] < 100000 and summary["writesPerSecond"] > 0
     assert f"the writes fell short of --rate 100000: {summary['rateAchieved']:g}/s achieved" in result.stderr
+    # ...and why, as measured: its one writer waiting on each write, or this process's CPU.
+    assert re.search(r"1 writer\(s\) send at most \d+/s|of a core to send them", summary["shortfall"])
+    assert f"({summary['shortfall']})" in result.stderr
     # The cleanup's deletes come after the accounting: the run's own 40 records only.
     assert summary["streamRecords"] == 40 and summary["processed"] == 40 and summary["lost"] == 0
     assert summary["itemsRemoved"] >= 1 and summary["cleanupError"] is None

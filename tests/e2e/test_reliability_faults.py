@@ -144,10 +144,15 @@ def test_ten_megabytes_printed_at_once(fault_stack):
     _put(clients, "big", fault="bigprint")
     outcome, _ = _settled(Ledger(info, clients), {"big"})
     assert outcome == {"big": "processed"}
-    events = clients["logs"].filter_log_events(
-        logGroupName=info["resources"]["log_group"], filterPattern='"bigprint"', interleaved=True
-    )["events"]
-    assert any('"bigprint": "done"' in e["message"] for e in events)
+
+    def done_logged() -> bool:
+        # The log reaches CloudWatch after the handler's side effects (on AWS too): wait for it.
+        pages = clients["logs"].get_paginator("filter_log_events").paginate(
+            logGroupName=info["resources"]["log_group"], filterPattern='"bigprint"', interleaved=True
+        )
+        return any('"bigprint": "done"' in e["message"] for page in pages for e in page["events"])
+
+    wait_until(done_logged, 30, 0.2, "the handler's last line in its log")
     _serving(project, info, clients)
 
 

@@ -99,3 +99,20 @@ def test_local_clients_never_parse_the_large_endpoints_document(fresh_sessions, 
     clients.local_client("dynamodb", "http://127.0.0.1:9", "us-east-1", "testing")
     assert "endpoints" not in loaded
     assert "partitions" in loaded
+
+
+def test_item_commands_use_the_lean_client_only_for_the_local_daemon(fresh_sessions, monkeypatch):
+    from types import SimpleNamespace
+
+    from ddbstream.local_dynamodb import LocalDynamoDB
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    local = SimpleNamespace(is_local=True, endpoint="http://127.0.0.1:9", region="eu-west-1", profile=None, secret="s")
+    aws = SimpleNamespace(is_local=False, endpoint=None, region="eu-west-1", profile=None, secret=None)
+    lean = clients.table_client_for(local)
+    assert isinstance(lean, LocalDynamoDB)
+    assert (lean.url, lean.region, lean.access_key) == ("http://127.0.0.1:9/", "eu-west-1", "s")
+    remote = clients.table_client_for(aws)
+    assert remote.meta.service_model.service_name == "dynamodb" and remote.meta.region_name == "eu-west-1"

@@ -2,10 +2,13 @@
 
 - ``pool``: ``LambdaRuntime``, the warm worker pool and Invoke (in-process callers use it).
 - ``worker``: one worker process, supervised (timeouts, memory, crashes, init failures).
-- ``runtime_api``: the per-worker Lambda Runtime API server the process talks to.
+- ``runtime_api``: the per-worker Lambda Runtime API server the process talks to (its own
+  minimal HTTP/1.1); ``handoff``: how an event meets the runtime's ``/next``.
 - ``languages``: the language seam (which runtimes a family runs, how its worker starts):
   Python (awslambdaric) and Node.js (``node/bootstrap.cjs``, plain JavaScript).
-- ``invoke_api``: the HTTP Invoke routes. ``logs``: worker output -> CloudWatch Logs.
+- ``invoke_api``: the HTTP Invoke routes; ``debug_api``: debug mode (a debugger attaches to a worker).
+- ``logs``: worker output -> CloudWatch Logs (an invocation's events as one append);
+  ``memory``: a worker's peak memory (REPORT's Max Memory Used, MemorySize's limit).
 - ``moto_backends``: functions and log groups read from moto. ``model``: shared types.
 """
 
@@ -17,6 +20,7 @@ import threading
 from werkzeug.wrappers import Request, Response
 
 from ddbstream.emulator.http import json_response
+from ddbstream.emulator.runtime.debug_api import add_debug_routes
 from ddbstream.emulator.runtime.invoke_api import add_invoke_routes
 from ddbstream.emulator.runtime.languages import (
     Interpreter,
@@ -25,7 +29,7 @@ from ddbstream.emulator.runtime.languages import (
     language_for,
 )
 from ddbstream.emulator.runtime.model import FunctionConfig, FunctionNotFound, InvokeError, InvokeResult, Throttled
-from ddbstream.emulator.runtime.moto_patches import patch_lambda
+from ddbstream.emulator.runtime.moto_patches import listeners, patch_lambda
 from ddbstream.emulator.runtime.pool import LambdaRuntime
 from ddbstream.errors import RuntimeUnavailable
 
@@ -52,8 +56,11 @@ def install(emulator) -> LambdaRuntime:
         emulator.region, emulator.account, endpoint=lambda: emulator.endpoint, access_key=emulator.secret
     )
     add_invoke_routes(emulator, runtime)
+    add_debug_routes(emulator, runtime)
     emulator.add_route("GET", r"/_ddbstream/runtimes/(?P<runtime>[a-z0-9.]+)", interpreter_route)
     emulator.on_shutdown(runtime.shutdown)
+    listeners.append(runtime.recycle_soon)  # new code or configuration: fresh warm workers at once
+    emulator.on_shutdown(lambda: listeners.remove(runtime.recycle_soon))
     # Finding the default runtime's interpreter spawns it: do it now, not in the first invoke.
     threading.Thread(target=interpreter_for, args=(PREWARM_RUNTIME,), name="lambda-probe", daemon=True).start()
     threading.Thread(target=patch_lambda, name="lambda-patch", daemon=True).start()

@@ -40,8 +40,11 @@ class Language(ABC):
         """Look for the executable that runs ``runtime`` (may start processes: called once per runtime)."""
 
     @abstractmethod
-    def command(self, interpreter: Interpreter, handler: str, memory_mb: int) -> list[str]:
-        """The command line of a worker that serves ``handler`` over the Runtime API with ``memory_mb`` MB."""
+    def command(
+        self, interpreter: Interpreter, handler: str, memory_mb: int, debug_port: int | None = None
+    ) -> list[str]:
+        """The command line of a worker that serves ``handler`` over the Runtime API with ``memory_mb`` MB;
+        with ``debug_port``, one that waits for a debugger on 127.0.0.1:``debug_port`` before it starts."""
 
     def environment(self, interpreter: Interpreter, code_dir: Path) -> dict[str, str]:
         """The language's defaults in a worker's environment (a function's own variables may override them)."""
@@ -73,12 +76,42 @@ class PythonLanguage(Language):
     def find_interpreter(self, runtime: str) -> Interpreter:
         return local_python(runtime)
 
-    def command(self, interpreter: Interpreter, handler: str, memory_mb: int) -> list[str]:
+    def command(
+        self, interpreter: Interpreter, handler: str, memory_mb: int, debug_port: int | None = None
+    ) -> list[str]:
+        if debug_port is not None:
+            # frozen stdlib modules would make debugpy warn in the log and miss breakpoints there
+            return [
+                interpreter.executable,
+                "-X",
+                "frozen_modules=off",
+                "-c",
+                _PYTHON_DEBUG_MAIN,
+                str(debug_port),
+                handler,
+            ]
         return [interpreter.executable, "-m", "awslambdaric", handler]
 
     def environment(self, interpreter: Interpreter, code_dir: Path) -> dict[str, str]:
         return {"PYTHONPATH": str(code_dir)}  # the interpreter finds awslambdaric and boto3 itself
 
+
+# A debug-mode Python worker: debugpy listens on loopback only and holds the runtime client back
+# until a debugger has attached (run with -c: a script's directory would join the function's sys.path).
+_PYTHON_DEBUG_MAIN = """
+import runpy, sys
+port, handler = int(sys.argv[1]), sys.argv[2]
+try:
+    import debugpy
+except ImportError:
+    sys.exit(f"ddbstream: debug mode needs debugpy in {sys.executable}: pip install debugpy")
+debugpy.listen(("127.0.0.1", port), in_process_debug_adapter=True)  # no adapter process to outlive us
+print(f"ddbstream: waiting for a debugger on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+debugpy.wait_for_client()
+print(f"ddbstream: debugger attached on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+sys.argv = ["awslambdaric", handler]
+runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+"""
 
 # ---------------------------------------------------------------- Node.js
 
@@ -101,11 +134,15 @@ class NodeLanguage(Language):
             raise InvokeError(exc.message, "InvalidRuntimeException", 502) from None
         return replace(found, runtime_dir=str(NODE_BOOTSTRAP.parent))
 
-    def command(self, interpreter: Interpreter, handler: str, memory_mb: int) -> list[str]:
+    def command(
+        self, interpreter: Interpreter, handler: str, memory_mb: int, debug_port: int | None = None
+    ) -> list[str]:
         # The heap limits AWS's Node.js runtimes derive from the function's memory size.
         new_space = memory_mb // 25
         memory = [f"--max-semi-space-size={max(1, new_space // 2)}", f"--max-old-space-size={memory_mb - new_space}"]
-        return [interpreter.executable, *memory, str(NODE_BOOTSTRAP), handler]
+        # The bootstrap waits for the debugger (inspector.waitForDebugger) when the inspector is on.
+        inspect = [f"--inspect=127.0.0.1:{debug_port}"] if debug_port is not None else []
+        return [interpreter.executable, *memory, *inspect, str(NODE_BOOTSTRAP), handler]
 
     def environment(self, interpreter: Interpreter, code_dir: Path) -> dict[str, str]:
         runtime_dir = interpreter.runtime_dir

@@ -63,6 +63,7 @@ class FunctionConfig:
     region: str
     account: str
     reserved_concurrency: int | None = field(default=None, compare=False)  # changing it keeps workers
+    debug_port: int | None = None  # debug mode (runtime/debug.py): the worker waits for a debugger here
 
     @property
     def key(self) -> tuple[str, str]:

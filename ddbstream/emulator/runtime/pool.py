@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ddbstream.emulator.runtime.debug import DebugPorts
 from ddbstream.emulator.runtime.model import FunctionConfig, Invocation, InvokeError, InvokeResult, Throttled
 from ddbstream.emulator.runtime.moto_backends import logs_backend, resolve_function
 from ddbstream.emulator.runtime.worker import INIT_TIMEOUT, Worker
@@ -34,6 +35,7 @@ IDLE_TTL = float(os.environ.get("DDBSTREAM_LAMBDA_IDLE_SECONDS", "600"))
 DRAIN_TIMEOUT = 60.0
 DRAIN_MARGIN = 5.0  # beyond the longest function timeout (plus its init phase) when draining
 ASYNC_CONCURRENCY = 16
+RECYCLE_MAX = 4  # new workers started at most when a function's code or configuration changes
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
 
@@ -65,6 +67,7 @@ class LambdaRuntime:
         self._async = ThreadPoolExecutor(max_workers=ASYNC_CONCURRENCY, thread_name_prefix="lambda-event")
         self._janitor_stop = threading.Event()
         self.observer: Any = None  # told of each invocation and throttle (emulator/metrics/sources.py)
+        self.debug = DebugPorts(self._lock)  # which functions run in debug mode (debug_api.py), on which port
         threading.Thread(target=self._janitor, name="lambda-janitor", daemon=True).start()
 
     @property
@@ -72,8 +75,9 @@ class LambdaRuntime:
         return self._endpoint() if callable(self._endpoint) else self._endpoint
 
     def resolve(self, function: str, qualifier: str | None = None) -> tuple[FunctionConfig, bytes]:
-        """The function's config and code zip, read from moto's Lambda backend now."""
-        return resolve_function(function, qualifier, self.region, self.account)
+        """The function's config and code zip, read from moto's Lambda backend now (with its debug port)."""
+        config, code = resolve_function(function, qualifier, self.region, self.account)
+        return self.debug.apply(config), code
 
     def use_work_dir(self, directory: Path) -> None:
         """Extract code in a directory of this process's own under ``directory`` from now on; what
@@ -81,6 +85,7 @@ class LambdaRuntime:
         removes its own work directory by name as it stops, never the next daemon's.)"""
         shutil.rmtree(directory, ignore_errors=True)
         self.work_dir = directory / str(os.getpid())
+        self.debug.root = directory / "debug"  # not per process: an IDE's path mapping names it
 
     def code_dir(self, config: FunctionConfig, code: bytes) -> Path:
         """The function's zip extracted once per code hash (atomically: extract, then rename)."""
@@ -110,14 +115,17 @@ class LambdaRuntime:
         """A warm worker for ``config`` or a new one; Throttled over the reserved concurrency."""
         retired: list[Worker] = []
         with self._lock:
+            debugged = config.debug_port is not None and config.reserved_concurrency != 0
+            if debugged:
+                retired += self.debug.turn(config, self._idle, lambda: self._stopping)  # waits, not throttled
             active = self._active.get(config.arn, 0)
-            if config.reserved_concurrency is not None and active >= config.reserved_concurrency:
+            if not debugged and config.reserved_concurrency is not None and active >= config.reserved_concurrency:
                 if self.observer:
                     self.observer.throttled(config)
                 raise Throttled("Rate Exceeded.")
             self._active[config.arn] = active + 1
             if self._fingerprints.get(config.key) != config:  # new code or configuration
-                retired = self._idle.pop(config.key, [])
+                retired += self._idle.pop(config.key, [])
                 self._fingerprints[config.key] = config
             idle = self._idle.setdefault(config.key, [])
             worker = None
@@ -130,18 +138,84 @@ class LambdaRuntime:
             if worker is not None:
                 self._busy.add(worker)
         for old in retired:
-            old.stop()
+            self._stop(old)
         if worker is None:
+            try:
+                worker = Worker(
+                    config, self._run_dir(config, code), self.endpoint, logs_backend(config), self.access_key
+                )
+            except BaseException:
+                self._unclaim(config)
+                self.debug.free(config.debug_port, None)
+                raise
+            with self._lock:
+                self._busy.add(worker)
+                self.debug.claimed(worker)
+        return worker
+
+    def _run_dir(self, config: FunctionConfig, code: bytes) -> Path:
+        """The code's extraction; in debug mode, the function's own copy of it at a path that stays."""
+        extracted = self.code_dir(config, code)
+        return extracted if config.debug_port is None else self.debug.run_dir(config, extracted)
+
+    def _stop(self, worker: Worker) -> None:
+        worker.stop()
+        self.debug.free(worker.config.debug_port, worker)
+
+    def set_debug(self, function_name: str, port: int | None) -> None:
+        """Turn debug mode on (the function's next worker waits for a debugger on ``port``) or off.
+
+        The function's idle workers go, and so does a worker still waiting for a debugger on another
+        port (its invocation fails as a crashed worker's does; a mapping retries it)."""
+        with self._lock:
+            if port is None:
+                self.debug.ports.pop(function_name, None)
+            else:
+                self.debug.ports[function_name] = port
+            stale = [w for ws in self._idle.values() for w in ws if w.config.name == function_name]
+            for workers in self._idle.values():
+                workers[:] = [w for w in workers if w not in stale]
+            waiting = [w for w in self._busy if w.config.name == function_name and w.waits_for_debugger(port)]
+        for worker in stale:
+            self._stop(worker)
+        for worker in waiting:
+            worker.kill()
+
+    def recycle_soon(self, function_arn: str) -> None:
+        """``function_arn`` has new code or configuration (moto_patches.listeners): recycle in the background."""
+        threading.Thread(target=self.recycle, args=(function_arn,), name="lambda-recycle", daemon=True).start()
+
+    def recycle(self, function_arn: str) -> None:
+        """Stop the function's idle workers of its old code or configuration now and start as many of
+        the new (at least one), so the next invocation finds one warm (`up --watch` reloads without a
+        cold start). Nothing for a function never invoked here, or in debug mode."""
+        try:
+            config, code = self.resolve(function_arn)
+        except InvokeError:
+            return
+        with self._lock:
+            known = self._fingerprints.get(config.key)
+            if self._stopping or known is None or known == config or config.debug_port is not None:
+                return
+            retired = self._idle.pop(config.key, [])
+            self._fingerprints[config.key] = config
+        for old in retired:
+            self._stop(old)
+        for _ in range(min(max(1, len(retired)), RECYCLE_MAX)):
             try:
                 worker = Worker(
                     config, self.code_dir(config, code), self.endpoint, logs_backend(config), self.access_key
                 )
-            except BaseException:
-                self._unclaim(config)
-                raise
+            except Exception as exc:  # the next invocation starts its own worker and reports why it cannot
+                log.info("no warm worker for %s: %s", config.name, exc)
+                return
             with self._lock:
-                self._busy.add(worker)
-        return worker
+                current = not self._stopping and self._fingerprints.get(config.key) == config
+                if current:
+                    self._idle.setdefault(config.key, []).append(worker)
+            if not current:  # newer code came meanwhile, or the runtime stops
+                worker.stop()
+                return
 
     def _unclaim(self, config: FunctionConfig) -> None:
         with self._lock:
@@ -160,7 +234,7 @@ class LambdaRuntime:
             if keep:
                 self._idle.setdefault(worker.config.key, []).append(worker)
         if not keep:  # in the background: the caller gets its result without waiting for cleanup
-            stopper = threading.Thread(target=worker.stop, name="lambda-worker-stop", daemon=True)
+            stopper = threading.Thread(target=self._stop, args=(worker,), name="lambda-worker-stop", daemon=True)
             with self._lock:
                 self._stoppers = [t for t in self._stoppers if t.is_alive()] + [stopper]
             stopper.start()
@@ -252,7 +326,7 @@ class LambdaRuntime:
                             workers.remove(worker)
                             expired.append(worker)
             for worker in expired:
-                worker.stop()
+                self._stop(worker)
 
     def _exists(self, config: FunctionConfig) -> bool:
         try:
@@ -318,7 +392,9 @@ def _check_payload(payload: bytes, invocation_type: str) -> None:
 
 
 def _trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+    """An X-Ray trace header as Lambda passes it: a root (time + 96 random bits), a parent id, not sampled."""
+    random_hex = os.urandom(20).hex()  # one read for both ids
+    return f"Root=1-{int(time.time()):08x}-{random_hex[:24]};Parent={random_hex[24:]};Sampled=0"
 
 
 def _make_private(tree: Path) -> None:

@@ -24,8 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from ddbstream.emulator.runtime.handoff import Handoff, Reply
 from ddbstream.emulator.runtime.languages import language_for
 from ddbstream.emulator.runtime.logs import LogPump, LogsBackend, LogStreamWriter, stream_name
+from ddbstream.emulator.runtime.memory import PeakMemory
 from ddbstream.emulator.runtime.model import FunctionConfig, Invocation, InvokeResult, error_body
 from ddbstream.emulator.runtime.runtime_api import RuntimeApiServer
 from ddbstream.stack_secret import SECRET_ACCESS_KEY
@@ -70,12 +72,11 @@ class Worker:
         ``access_key`` the stack secret the function's AWS clients sign with."""
         self.config = config
         self.access_key = access_key
-        self.inbox: queue.Queue[Invocation | None] = queue.Queue()
+        self.handoff = Handoff(self._hand)
         self.current: Invocation | None = None
         self.initialized = False
         self.init_duration_ms: float | None = None
         self.init_error: bytes | None = None
-        self.peak_kb = 0
         self.invocations = 0
         self.idle_since = time.monotonic()
         self.exit_description: str | None = None
@@ -94,6 +95,7 @@ class Worker:
         self.spawned_at = time.monotonic()
         self._log_init_start()
         self.process, self.pump = self._spawn(code_dir, endpoint)
+        self.memory = PeakMemory(self.process.pid)  # opened before _watch can reap the process
         threading.Thread(target=self._watch, name="lambda-worker-watch", daemon=True).start()
 
     def _log_init_start(self) -> None:
@@ -110,7 +112,9 @@ class Worker:
         read_fd, write_fd = os.pipe()
         try:
             process = _popen_dying_with_daemon(
-                self.language.command(self.interpreter, self.config.handler, self.config.memory_mb),
+                self.language.command(
+                    self.interpreter, self.config.handler, self.config.memory_mb, self.config.debug_port
+                ),
                 cwd=code_dir,
                 env=self._environment(code_dir, endpoint),
                 stdin=subprocess.DEVNULL,
@@ -167,20 +171,21 @@ class Worker:
 
     # -- called from the Runtime API server's threads (RuntimeApiBackend)
 
-    def next_invocation(self) -> Invocation | None:
+    def next_invocation(self, reply: Reply) -> None:
         if not self.initialized:
             self.initialized = True
             self.init_duration_ms = (time.monotonic() - self.spawned_at) * 1000
         self.between.set()
-        invocation = self.inbox.get()
-        if invocation is None:
-            return None
+        self.handoff.request(reply)
+
+    def _hand(self, invocation: Invocation, reply: Reply) -> None:
+        """Give the event to the runtime's /next (from whichever thread came second: handoff.py)."""
         self.between.clear()
         self.pump.drain()  # init output and earlier lines belong before START
         invocation.handed_at = time.monotonic()
         invocation.deadline_ms = int((time.time() + invocation.config.timeout) * 1000)
         self._log_start(invocation)
-        return invocation
+        reply(invocation)
 
     def post_result(self, request_id: str, kind: str, body: bytes) -> bool:
         invocation = self.current
@@ -218,23 +223,19 @@ class Worker:
         if invocation is not None:
             invocation.finish("exit", b"")
 
+    def waits_for_debugger(self, unless_port: int | None) -> bool:
+        """In debug mode on another port than ``unless_port``, with an event no debugger has let run yet."""
+        current = self.current
+        port = self.config.debug_port
+        return port is not None and port != unless_port and current is not None and current.handed_at is None
+
     @property
     def alive(self) -> bool:
         return not self.exited.is_set() and not self._stopping
 
     def memory_kb(self) -> int:
         """Peak resident memory of the worker (VmHWM) in KiB; kept after the process is gone."""
-        if self.exited.is_set():  # reaped: the pid may belong to someone else now
-            return self.peak_kb
-        try:
-            with open(f"/proc/{self.process.pid}/status", "rb") as handle:
-                for line in handle:
-                    if line.startswith(b"VmHWM:"):
-                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-                        break
-        except (OSError, ValueError):
-            pass
-        return self.peak_kb
+        return self.memory.read()
 
     def kill(self) -> None:
         if self.exited.is_set():
@@ -248,11 +249,12 @@ class Worker:
         """Kill the process (and anything it started), ship its last lines, free its port."""
         self._stopping = True
         self.kill()
-        self.inbox.put(None)
+        self.handoff.close()
         self.exited.wait(5)
         self.pump.close()
         self.api.shutdown()
         self.api.server_close()
+        self.memory.close()
 
     # -- one invocation (called by the invoking thread)
 
@@ -314,22 +316,27 @@ class Worker:
         self.writer.write([f"START RequestId: {invocation.request_id} Version: {invocation.config.version}"])
 
     def _hand_over(self, invocation: Invocation) -> None:
-        """Queue the event for /next; settle it now if the process already failed its init or exited."""
-        self.inbox.put(invocation)
+        """Hand the event to /next; settle it now if the process already failed its init or exited."""
+        self.handoff.offer(invocation)
         if self.init_error is not None:  # posted before this invocation was attached
             invocation.finish("init_error", self.init_error)
         elif self.exited.is_set():
             invocation.finish("exit", b"")
 
     def _supervise(self, invocation: Invocation, started: float) -> Failure | None:
-        """Wait for the outcome; stop early on memory over MemorySize (judged by the caller) or a timeout."""
+        """Wait for the outcome; stop early on memory over MemorySize (judged by the caller) or a timeout.
+
+        In debug mode there is no timeout: the worker waits for its debugger, then stops at breakpoints."""
         c = invocation.config
         limit_kb = c.memory_mb * 1024
         init_deadline = started + INIT_TIMEOUT + c.timeout
         while not invocation.done.wait(MEMORY_POLL):
             now = time.monotonic()
+            self.writer.flush_if_due()  # a long invocation's lines reach the log while it runs
             if self.memory_kb() > limit_kb:
                 return None
+            if c.debug_port is not None:
+                continue
             handed = invocation.handed_at
             if (handed is None and now > init_deadline) or (handed is not None and now > handed + c.timeout):
                 return Failure(

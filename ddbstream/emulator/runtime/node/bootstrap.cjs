@@ -308,7 +308,20 @@ function installProcessHandlers() {
   });
 }
 
+// Debug mode (the daemon starts node with --inspect=127.0.0.1:PORT): hold the handler back until a
+// debugger has attached and said "run" (VS Code and Chrome DevTools do on attach).
+function waitForDebugger() {
+  const inspector = require("node:inspector");
+  const url = inspector.url();
+  if (!url) return;
+  const where = new URL(url).host;
+  process.stderr.write(`ddbstream: waiting for a debugger on ${where}\n`);
+  inspector.waitForDebugger();
+  process.stderr.write(`ddbstream: debugger attached on ${where}\n`);
+}
+
 async function main() {
+  waitForDebugger();
   patchConsole();
   installProcessHandlers();
   let handler;

@@ -1,0 +1,1 @@
+"""Dev tooling of the repository (not part of the ddbstream package)."""
