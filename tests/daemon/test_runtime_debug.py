@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import socket
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -209,7 +208,6 @@ NODE_HANDLER = """exports.handler = async (event) => ({ done: event.n });
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 def test_a_nodejs_worker_waits_in_the_inspector_until_a_debugger_says_run(daemon, short_init):
     name = f"node-{free_port()}"
     daemon.client("lambda").create_function(
