@@ -83,6 +83,7 @@ def up(
         cors_origins=origins,
         keep_old=keep_old,
     )
+    baseline = _watched_files(var_file, var) if watch else None  # a save during `up` is reloaded after it
     pipeline, notes = bring_up(stack, lambda: _checked_spec(var_file, var))
     for line in notes:
         note(f"[yellow]drift:[/] {escape(line)}")
@@ -94,7 +95,13 @@ def up(
     if watch:
         from ddbstream.cli.up_watch import watch_and_reload
 
-        watch_and_reload(stack, lambda: _checked_spec(var_file, var), var_file or [], yes, tail)
+        watch_and_reload(stack, lambda: _checked_spec(var_file, var), var_file or [], yes, tail, baseline)
+
+
+def _watched_files(var_files: list[str] | None, overrides: list[str] | None) -> dict:
+    from ddbstream.cli.up_watch import watched_files
+
+    return watched_files(lambda: _checked_spec(var_files, overrides), var_files or [])
 
 
 def _resources_document(pipeline) -> dict:

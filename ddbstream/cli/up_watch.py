@@ -30,8 +30,22 @@ def check_options(target: str, watch: bool, tail: bool, json_out: bool) -> None:
         raise InvalidInput(AWS_REFUSAL)
 
 
+def watched_files(read_spec: Callable[[], Spec], var_files: list[str]) -> dict:
+    """What the watch will watch, as it is now (taken before `up`: a save during `up` is reloaded after it)."""
+    from ddbstream.state import state_dir
+    from ddbstream.watch import watched_of
+
+    spec = read_spec()
+    return watched_of(spec, var_files, state_dir(spec.project_dir)).snapshot()
+
+
 def watch_and_reload(
-    stack: Target, read_spec: Callable[[], Spec], var_files: list[str], assume_yes: bool, tail: bool
+    stack: Target,
+    read_spec: Callable[[], Spec],
+    var_files: list[str],
+    assume_yes: bool,
+    tail: bool,
+    baseline: dict | None = None,
 ) -> None:
     """Reload on each save until Ctrl-C (KeyboardInterrupt: the CLI exits 130, the stack keeps running)."""
     from ddbstream.cli.output import note
@@ -45,7 +59,9 @@ def watch_and_reload(
     shown = " and ".join(
         f"{watched.shown(root)}/" if root.is_dir() else watched.shown(root) for root in watched.roots()
     )
-    note(f"watching {_escaped(shown)} for changes (Ctrl-C to stop)")
+
+    def ready() -> None:  # said once a save is seen: a script may save right after this line
+        note(f"watching {_escaped(shown)} for changes (Ctrl-C to stop)")
 
     def said(reload: Reload) -> None:
         _say(reload)
@@ -55,7 +71,7 @@ def watch_and_reload(
     if follower is not None:
         follower.ensure()
     try:
-        loop.run(said)
+        loop.run(said, on_ready=ready, baseline=baseline)
     except KeyboardInterrupt:
         note("stopped watching: the local stack keeps running ('ddbstream down' stops it)")
         raise

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 STEP_MS = 30  # a save is reported once no more changes came for this long (an editor writes in steps)
 DEBOUNCE_MS = 1_000  # saves are grouped over at most this long
+READY_MS = 100  # how long the watcher waits for a change before its loop turns (an empty step)
 
 
 @dataclass
@@ -91,13 +92,37 @@ class DevLoop:
         self.checker = SyntaxChecker()
         self.broken: dict[Path, str] = {}  # source files whose last save did not parse -> the error
 
-    def run(self, on_reload: Callable[[Reload], None], stop: threading.Event | None = None) -> None:
-        """Reload on every relevant save until ``stop`` is set (or Ctrl-C: KeyboardInterrupt)."""
+    def run(
+        self,
+        on_reload: Callable[[Reload], None],
+        stop: threading.Event | None = None,
+        on_ready: Callable[[], None] | None = None,
+        baseline: dict[Path, tuple[int, int]] | None = None,
+    ) -> None:
+        """Reload on every relevant save until ``stop`` is set (or Ctrl-C: KeyboardInterrupt).
+
+        ``on_ready`` is called once the watcher is in place (a save from then on is seen); what was
+        saved between ``baseline`` (a snapshot taken before the first `up`) and then is reloaded first.
+        """
         from watchfiles import watch
 
         roots = self.watched.roots()
-        for changes in watch(*roots, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop, yield_on_timeout=False):
-            reload = self.reload(Path(path) for _, path in changes)
+        ready = False
+        # The watcher starts at the first step of the generator: a short timeout makes that step
+        # return soon, so readiness is known (and said) at once.
+        for changes in watch(
+            *roots, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop, yield_on_timeout=True, rust_timeout=READY_MS
+        ):
+            paths = {Path(path) for _, path in changes}
+            if not ready:
+                ready = True
+                if baseline is not None:
+                    paths |= self.watched.changed_since(baseline)
+                if on_ready is not None:
+                    on_ready()
+            if not paths:
+                continue
+            reload = self.reload(paths)
             if reload is not None:
                 on_reload(reload)
 

@@ -42,6 +42,26 @@ class Watched:
             return CODE
         return None
 
+    def snapshot(self) -> dict[Path, tuple[int, int]]:
+        """(mtime in ns, size) of every file whose change redeploys something."""
+        found: dict[Path, tuple[int, int]] = {}
+        for root in self.roots():
+            for path in [root] if root.is_file() else root.rglob("*"):
+                if self.kind(path) is None:
+                    continue
+                try:
+                    stat = path.stat()
+                except OSError:  # removed meanwhile
+                    continue
+                if path.is_file():
+                    found[path.resolve()] = (stat.st_mtime_ns, stat.st_size)
+        return found
+
+    def changed_since(self, before: dict[Path, tuple[int, int]]) -> set[Path]:
+        """The files saved, added or removed since ``before`` was taken (a snapshot)."""
+        now = self.snapshot()
+        return {path for path in before.keys() | now.keys() if before.get(path) != now.get(path)}
+
     def shown(self, path: Path) -> str:
         """The path as a line shows it: relative to the project when it is inside."""
         path = path.resolve()

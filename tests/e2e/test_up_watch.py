@@ -62,9 +62,11 @@ class Watch:
         return mark
 
     def wait_reload(self, mark: int, containing: str = RELOADED) -> str:
-        found = wait_until(
-            lambda: self.lines_since(mark, containing), 30, message=f"a line with {containing!r}:\n{self.err[mark:]}"
-        )
+        try:
+            found = wait_until(lambda: self.lines_since(mark, containing), 30, message=f"a line with {containing!r}")
+        except AssertionError as exc:  # what the watch said meanwhile, read now (not when the wait began)
+            alive = "running" if self.process.poll() is None else f"exited {self.process.returncode}"
+            raise AssertionError(f"{exc}; the watch ({alive}) said since:\n{''.join(self.err[mark:])}") from None
         return found[0]
 
 

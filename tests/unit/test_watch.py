@@ -119,3 +119,35 @@ def test_a_bad_setting_is_one_line_and_the_watch_goes_on(layout):
 
 def test_a_save_that_changes_nothing_says_so():
     assert Reload("infra/variables.tf", 0.123).line() == "infra/variables.tf: no changes to deploy (0.12 s)"
+
+
+def test_the_watch_says_ready_only_with_its_watcher_in_place_and_reloads_a_save_made_before(layout):
+    # A save right after "watching ..." was lost when the line came before the watcher existed; a
+    # save made while `up` ran (after the baseline) was never deployed.
+    import threading
+
+    target = FakeTarget()
+    loop = DevLoop(target, lambda: None, layout)
+    handler = layout.project_dir / "lambda" / "handler.py"
+    handler.write_text("def handler(event, context):\n    return 0\n")
+    baseline = layout.snapshot()
+    handler.write_text("def handler(event, context):\n    return 1\n")  # saved during `up`
+    stop, ready, reloads = threading.Event(), threading.Event(), []
+
+    def said(reload: Reload) -> None:
+        reloads.append(reload)
+        if len(reloads) == 2:
+            stop.set()
+
+    def on_ready() -> None:
+        assert not reloads, "ready is said before any reload"
+        ready.set()
+
+    thread = threading.Thread(target=loop.run, args=(said, stop, on_ready, baseline), daemon=True)
+    thread.start()
+    assert ready.wait(10), "the watch never said it was ready"
+    (layout.project_dir / "lambda" / "other.py").write_text("X = 2\n")  # right after the line: seen
+    thread.join(20)
+    assert not thread.is_alive(), f"the save after the ready line was not seen: {[r.line() for r in reloads]}"
+    assert [r.files for r in reloads] == ["lambda/handler.py", "lambda/other.py"]
+    assert target.applied == 2
