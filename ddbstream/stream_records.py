@@ -12,9 +12,11 @@ A record has two renderings:
 from __future__ import annotations
 
 import base64
+import json
+import random
 import threading
 import time
-import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +44,9 @@ class SequenceNumbers:
 
 
 SEQUENCE_NUMBERS = SequenceNumbers()
+# eventIDs: 32 random hex digits, as AWS's; a private generator (uuid4 reads the OS's random
+# source each time, a tenth of the daemon's cost of a record; moto's is seeded per effect).
+_event_ids = random.Random()
 
 
 def shows_new_image(view_type: str) -> bool:
@@ -85,7 +90,7 @@ def stream_record(
         size += item_size(old_image)
     ddb.update(SequenceNumber=str(sequence_number), SizeBytes=size, StreamViewType=view_type)
     record: dict[str, Any] = {
-        "eventID": event_id or uuid.uuid4().hex,
+        "eventID": event_id or f"{_event_ids.getrandbits(128):032x}",
         "eventName": event_name,
         "eventVersion": EVENT_VERSION,
         "eventSource": EVENT_SOURCE,
@@ -97,14 +102,35 @@ def stream_record(
     return record
 
 
-def lambda_record(record: dict[str, Any], source_arn: str) -> dict[str, Any]:
-    """A record in the Streams API shape -> the record as Lambda puts it in a stream event."""
-    event = {name: event_json(value) for name, value in record.items() if name != "userIdentity"}
+def lambda_record(
+    record: dict[str, Any], source_arn: str, values: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """A record in the Streams API shape -> the record as Lambda puts it in a stream event
+    (``values`` converts each top-level value, event_json unless told: see ``lambda_record_json``)."""
+    convert = values or event_json
+    event = {name: convert(value) for name, value in record.items() if name != "userIdentity"}
     event["eventSourceARN"] = source_arn
     identity = record.get("userIdentity")
     if identity is not None:
         event["userIdentity"] = {"type": identity["Type"], "principalId": identity["PrincipalId"]}
     return event
+
+
+def lambda_record_json(record: dict[str, Any], source_arn: str) -> bytes:
+    """``lambda_record`` as compact JSON; binary values and times are converted as the encoder
+    meets them rather than by copying the images first (the daemon does this for every write)."""
+    event = lambda_record(record, source_arn, values=_unchanged)
+    return json.dumps(event, separators=(",", ":"), default=_json_value).encode()
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, datetime)):
+        return event_json(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def event_json(value: Any) -> Any:

@@ -22,6 +22,7 @@ from moto.core.request import normalize_request
 from moto.core.utils import convert_to_flask_response
 from moto.moto_api import recorder
 from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication
+from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger("ddbstream.emulator.dispatch")
 
@@ -97,8 +98,45 @@ def _answer(handler: Callable[..., Any], environ: dict[str, Any], start_response
     request = normalize_request(BackendRequest(environ))
     recorder._record_request(request)
     try:
-        result = handler(request, request.raw_url, dict(request.headers))
+        result = handler(request, _raw_url(request, environ), dict(request.headers))
     except ClientError as exc:
         result = 400, {}, exc.response["Error"]["Message"]
     status, headers, content = result if len(result) == 3 else (200, {}, result)
-    return Response(response=content, status=status, headers=headers)(environ, start_response)
+    plain = _plain_answer(status, headers, content)
+    if plain is None:
+        return Response(response=content, status=status, headers=headers)(environ, start_response)
+    start_response(*plain[:2])
+    return [plain[2]]
+
+
+_FIXED_BY_FLASK = frozenset({"content-length", "location", "content-location"})
+_FLASK_CONTENT_TYPE = ("Content-Type", "text/html; charset=utf-8")  # Flask's default mimetype
+
+
+def _plain_answer(status: Any, headers: Any, content: Any) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """What Flask's Response sends for a usual answer (a status with a body, one value a header),
+    made without building one; None for any other answer (Flask's Response makes it then)."""
+    if not isinstance(status, int) or status not in HTTP_STATUS_CODES or status < 200 or status in (204, 304):
+        return None
+    if not isinstance(content, (str, bytes)) or not isinstance(headers, dict):
+        return None
+    if any(isinstance(value, (list, tuple)) for value in headers.values()):
+        return None  # several values a header
+    pairs = [(str(name), str(value)) for name, value in headers.items()]
+    names = {name.lower() for name, _ in pairs}
+    if names & _FIXED_BY_FLASK or any("\n" in value or "\r" in value for _, value in pairs):
+        return None
+    if "content-type" not in names:
+        pairs.append(_FLASK_CONTENT_TYPE)
+    body = content.encode() if isinstance(content, str) else content
+    pairs.append(("Content-Length", str(len(body))))
+    return f"{status} {HTTP_STATUS_CODES[status].upper()}", pairs, body
+
+
+def _raw_url(request: Any, environ: dict[str, Any]) -> str:
+    """moto's ``Request.raw_url`` of a ``POST /`` (the guard let only a loopback ``name:port`` Host
+    through), without werkzeug's URL building (it costs as much as the stream record of a write)."""
+    host = environ.get("HTTP_HOST", "")
+    if environ.get("QUERY_STRING") or environ.get("SCRIPT_NAME") or not host or host.endswith(":80"):
+        return str(request.raw_url)
+    return f"{environ['wsgi.url_scheme']}://{host.lower()}/"

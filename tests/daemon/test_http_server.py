@@ -5,16 +5,21 @@ answers the same as moto's own dispatcher gives."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import socket
 import uuid
 
 import pytest
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.test import Client
+from flask import Response as FlaskResponse
+from moto.core.request import normalize_request
+from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication, create_backend_app
+from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Response
 
 from ddbstream.daemon import start_daemon, stop_daemon
+from ddbstream.emulator.dispatch import _answer, _raw_url
+from ddbstream.emulator.http import request_body
 from ddbstream.emulator.server import DaemonServer, Emulator
 
 SECRET = "testing"
@@ -36,10 +41,15 @@ def streamed(request, match):
     return Response((f"part {n}\n".encode() for n in range(3)), mimetype="text/plain")
 
 
+def echoed_headers(request, match):
+    return Response(json.dumps({k: v for k, v in request.environ.items() if k.startswith("HTTP_X")}))
+
+
 @pytest.fixture(scope="module")
 def server():
     emulator = Emulator(secret=SECRET)
     emulator.add_route("GET", r"/_ddbstream/test-stream", streamed)
+    emulator.add_route("GET", r"/_ddbstream/test-headers", echoed_headers)
     served = DaemonServer(emulator)
     served.start_in_thread()
     yield served
@@ -150,6 +160,102 @@ def test_the_guard_still_refuses_a_foreign_host_and_an_absolute_uri_naming_one(s
     response = connection.getresponse()
     assert response.status == 403 and b"UnrecognizedClientException" in response.read()
     assert dynamodb(connection, "ListTables", {})[0] == 200  # a refusal keeps the connection usable
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:4566", "LOCALHOST:9", "[::1]:1234", "127.0.0.1:80"])
+@pytest.mark.parametrize("query", ["", "a=b%20c"])
+def test_the_direct_dispatch_gives_moto_the_url_moto_would_build(host, query):
+    environ = EnvironBuilder(path="/", method="POST", headers={"Host": host}, query_string=query).get_environ()
+    request = normalize_request(BackendRequest(environ))
+    assert _raw_url(request, environ) == request.raw_url
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "content"),
+    [
+        (200, {"Content-Type": "application/x-amz-json-1.0", "x-amz-crc32": 7}, "{}"),
+        (400, {"X-Amzn-ErrorType": "ValidationException", "status": "400"}, b'{"m": "\xc3\xa9"}'),
+        (500, {}, "caf\u00e9"),
+        (200, {"Location": "/x"}, "moved"),  # answers Flask adjusts go through Flask's Response
+        (204, {}, ""),
+    ],
+)
+def test_a_direct_answer_is_the_one_flasks_response_sends(status, headers, content):
+    def sent(answer):
+        started = []
+        body = b"".join(answer(lambda status, headers, exc_info=None: started.append((status, sorted(headers)))))
+        return started, body
+
+    environ = EnvironBuilder(path="/", method="POST", headers={"Host": "127.0.0.1:4566"}).get_environ()
+    ours = sent(lambda start: _answer(lambda *_: (status, dict(headers), content), environ, start))
+    flasks = sent(lambda start: FlaskResponse(response=content, status=status, headers=dict(headers))(environ, start))
+    assert ours == flasks
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_request_body_is_read_for_the_journal_and_left_for_moto(buffered):
+    environ = EnvironBuilder(path="/", method="POST", data=b'{"TableName": "t"}').get_environ()
+    if not buffered:  # a stream that is not the server's buffer is read once and replaced
+        environ["wsgi.input"] = io.BufferedReader(io.BytesIO(b'{"TableName": "t"}'))  # type: ignore[arg-type]
+    assert request_body(environ) == request_body(environ) == b'{"TableName": "t"}'
+    assert environ["wsgi.input"].read() == b'{"TableName": "t"}'
+
+
+def raw_exchange(server, request: bytes) -> tuple[bytes, bytes]:
+    """Send ``request`` on a new connection; the answer's head and whatever follows until the server closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def test_header_lines_reach_the_application_as_werkzeug_parsed_them(server):
+    lines = [
+        "GET /_ddbstream/test-headers HTTP/1.1",
+        f"Host: 127.0.0.1:{server.port}",
+        f"Authorization: {signed('dynamodb')['Authorization']}",
+        "x-repeated: one",
+        "X-Repeated: two",
+        "X-Folded: first",
+        "  second",
+        "X-Spaced:   padded  ",
+        "X-Amz-Meta-Under_Score: kept",
+        "Connection: close",
+    ]
+    head, body = raw_exchange(server, ("\r\n".join(lines) + "\r\n\r\n").encode())
+    assert head.startswith(b"HTTP/1.1 200")
+    assert json.loads(body) == {
+        "HTTP_X_REPEATED": "one,two",
+        "HTTP_X_FOLDED": "first second",
+        "HTTP_X_SPACED": "padded",
+        "HTTP_X_AMZ_META_UNDER_SCORE": "kept",  # moto's handler keeps underscored names (S3 metadata)
+    }
+
+
+@pytest.mark.parametrize(
+    ("header_lines", "status"),
+    [(["no colon here"], b"400"), ([": no name"], b"400"), ([f"X-H{n}: v" for n in range(101)], b"431")],
+)
+def test_bad_header_lines_are_refused_and_end_the_connection(server, header_lines, status):
+    request = "\r\n".join(["GET /_ddbstream/health HTTP/1.1", f"Host: 127.0.0.1:{server.port}", *header_lines])
+    head, _ = raw_exchange(server, (request + "\r\n\r\n").encode())  # returns: the server closed it
+    assert head.split(b" ")[1] == status
+
+
+def test_an_http_1_0_request_closes_the_connection_unless_kept_alive(server):
+    authorization = signed("dynamodb")["Authorization"]
+    request = f"GET /_ddbstream/test-headers HTTP/1.0\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: {authorization}\r\n\r\n"
+    head, body = raw_exchange(server, request.encode())
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(body) == {}
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        request = request.replace("\r\n\r\n", "\r\nConnection: keep-alive\r\n\r\n")
+        for _ in range(2):  # the same connection answers twice
+            sock.sendall(request.encode())
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
 
 
 def test_a_stopping_server_takes_no_new_request_on_an_open_connection():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from support import wait_until
 from ddbstream.emulator.runtime import LambdaRuntime, logs
 from ddbstream.emulator.runtime.handoff import Handoff
 from ddbstream.emulator.runtime.memory import PeakMemory
-from ddbstream.emulator.runtime.model import FunctionConfig, Invocation
+from ddbstream.emulator.runtime.model import FunctionConfig, FunctionNotFound, Invocation
 from ddbstream.emulator.runtime.runtime_api import RUNTIME_API, RuntimeApiServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions"
@@ -98,6 +99,41 @@ def test_a_long_invocations_lines_reach_the_log_while_it_runs(runtime):
     finally:
         caller.join(10)
     assert results and results[0].function_error is None
+
+
+def test_a_functions_config_is_kept_until_what_it_is_made_of_changes(runtime):
+    from moto.awslambda.models import lambda_backends
+
+    lam = boto3.client("lambda", region_name=REGION)
+    first, _ = runtime.resolve("ok")
+    assert runtime.resolve(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ok")[0] is first  # kept
+    lam.update_function_configuration(FunctionName="ok", Environment={"Variables": {"A": "1"}})
+    assert runtime.resolve("ok")[0].environment == (("A", "1"),)
+    lambda_backends[ACCOUNT][REGION].get_function("ok", None).environment_vars["A"] = "2"  # changed in place
+    assert runtime.resolve("ok")[0].environment == (("A", "2"),)
+    lam.put_function_concurrency(FunctionName="ok", ReservedConcurrentExecutions=3)
+    assert runtime.resolve("ok")[0].reserved_concurrency == 3
+    lam.delete_function(FunctionName="ok")
+    with pytest.raises(FunctionNotFound):
+        runtime.resolve("ok")
+
+
+def test_the_log_pump_does_not_wake_at_each_write_while_an_invocation_runs(runtime, monkeypatch):
+    runtime.invoke("ok", b'{"n": 0}')
+    reads: list[int] = []
+    original = os.read
+
+    def counting(fd: int, size: int) -> bytes:
+        if threading.current_thread().name == "lambda-log-pump":
+            reads.append(fd)
+        return original(fd, size)
+
+    monkeypatch.setattr(logs.os, "read", counting)
+    results = [runtime.invoke("ok", json.dumps({"n": n}).encode()) for n in range(1, 41)]
+    lines = [m for m in _messages() if m.startswith("ok: handling")]
+    assert lines[-40:] == [f'ok: handling {{"n":{n}}}' for n in range(1, 41)]  # every line, in order
+    assert all(r.function_error is None for r in results)
+    assert len(reads) < 20, f"the pump read {len(reads)} times for 40 invocations"
 
 
 # ---------------------------------------------------------------- the Runtime API's HTTP

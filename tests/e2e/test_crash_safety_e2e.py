@@ -256,6 +256,7 @@ def _by_write(records: list[dict]) -> dict[tuple, str]:
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(900)  # 20 restarts of a daemon: ~4-5 min on a quiet 2-core machine, more under load
 def test_every_acknowledged_write_survives_20_kills_under_a_write_load(project):
     seed = int(os.environ.get("DDBSTREAM_CRASH_SEED") or random.SystemRandom().randrange(1 << 30))
     rng = random.Random(seed)

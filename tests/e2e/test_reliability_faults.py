@@ -147,8 +147,10 @@ def test_ten_megabytes_printed_at_once(fault_stack):
 
     def done_logged() -> bool:
         # The log reaches CloudWatch after the handler's side effects (on AWS too): wait for it.
-        pages = clients["logs"].get_paginator("filter_log_events").paginate(
-            logGroupName=info["resources"]["log_group"], filterPattern='"bigprint"', interleaved=True
+        pages = (
+            clients["logs"]
+            .get_paginator("filter_log_events")
+            .paginate(logGroupName=info["resources"]["log_group"], filterPattern='"bigprint"', interleaved=True)
         )
         return any('"bigprint": "done"' in e["message"] for page in pages for e in page["events"])
 

@@ -6,6 +6,7 @@ import sqlite3
 import stat
 
 import pytest
+from support import wait_until
 
 from ddbstream.emulator.store.context import running, stamp
 from ddbstream.emulator.store.db import StoreFile, UnreadableStore
@@ -23,6 +24,52 @@ def test_the_file_is_private_and_keeps_entries_in_order(tmp_path):
     entries = list(StoreFile(path).entries())
     assert [e.payload["n"] for e in entries[:-1]] == list(range(1200))
     assert entries[0].stamps == [["record", 0]] and entries[-1].payload == b'{"method": "POST"}\nbody'
+
+
+def _kinds_in_file(path) -> list[str]:
+    """What another connection (a daemon started after a kill) finds in the file now."""
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT kind FROM journal ORDER BY id")]
+
+
+def test_deferred_entries_are_written_behind_and_before_any_later_synchronous_one(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    file = StoreFile(path)
+    try:
+        file.append("log-events", 1.0, 1, {"n": 1}, [], defer=True)
+        wait_until(lambda: _kinds_in_file(path) == ["log-events"], 5, 0.01, "the deferred entry in the file")
+        file.append("log-events", 2.0, 2, {"n": 2}, [], defer=True)
+        file.append("log-events", 3.0, 3, {"n": 3}, [], defer=True)
+        file.append("http", 4.0, 4, b"{}", [])  # synchronous: in the file on return, after the queued ones
+        assert _kinds_in_file(path) == ["log-events", "log-events", "log-events", "http"]
+        file.append("log-events", 5.0, 5, {"n": 5}, [], defer=True)
+        assert [e.payload for e in file.entries()][-1] == {"n": 5}  # reading commits what is queued
+    finally:
+        file.close()
+    # a deferred entry after close is refused, not dropped silently
+    with pytest.raises(Exception, match="closed"):
+        file.append("log-events", 6.0, 6, {"n": 6}, [], defer=True)
+    assert [e.payload["n"] for e in StoreFile(path).entries() if e.kind == "log-events"] == [1, 2, 3, 5]
+
+
+def test_a_checkpoint_commits_the_deferred_entries_before_it(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    file = StoreFile(path)
+    try:
+        file.append("log-events", 1.0, 1, {"line": "handled record 7"}, [], defer=True)
+        file.save_checkpoint("mapping", 7)  # a kill now must not lose the line of a record passed
+        assert _kinds_in_file(path) == ["log-events"]
+    finally:
+        file.close()
+
+
+def test_closing_the_file_commits_the_deferred_entries(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    file = StoreFile(path)
+    for n in range(50):
+        file.append("log-events", float(n), n, {"n": n}, [], defer=True)
+    file.close()
+    assert [e.payload["n"] for e in StoreFile(path).entries()] == list(range(50))
 
 
 def test_a_corrupt_file_or_another_format_is_unreadable(tmp_path):

@@ -17,6 +17,7 @@ from ddbstream.stream_records import (
     event_json,
     event_name_of,
     lambda_record,
+    lambda_record_json,
     stream_record,
 )
 
@@ -107,6 +108,20 @@ def test_an_event_id_can_be_given_and_the_event_name_comes_from_the_images():
         "MODIFY",
         "REMOVE",
     ]
+
+
+@pytest.mark.parametrize("view_type", VIEW_TYPES)
+@pytest.mark.parametrize("ttl", [False, True])
+def test_the_lambda_json_is_the_lambda_shape_encoded(view_type, ttl):
+    record = record_for(view_type, OLD, NEW, ttl)
+    record["dynamodb"]["ApproximateCreationDateTime"] = datetime(2024, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)
+    assert lambda_record_json(record, ARN) == json.dumps(lambda_record(record, ARN), separators=(",", ":")).encode()
+
+
+def test_event_ids_are_32_hex_digits_and_differ():
+    records = [stream_record("INSERT", KEYS, NEW, None, "KEYS_ONLY", 1, created=0, region="r") for _ in range(50)]
+    ids = {record["eventID"] for record in records}
+    assert len(ids) == 50 and all(len(i) == 32 and set(i) <= set("0123456789abcdef") for i in ids)
 
 
 def test_event_json_turns_boto3_values_into_lambda_json():

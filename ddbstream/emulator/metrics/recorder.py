@@ -66,6 +66,7 @@ class Recorder:
         self.retention = RETENTION_SECONDS  # wall-clock time: `status` and `metrics` read real minutes
         self._lock = threading.Lock()
         self._open: dict[tuple, MinuteDatum] = {}
+        self._last_minute: tuple[float, dt.datetime] = (math.nan, utc(0))
 
     def add(
         self,
@@ -80,17 +81,24 @@ class Recorder:
     ) -> None:
         """One sample of a metric now (or at ``at``, epoch seconds), in ``where``'s (account, region)."""
         now = time.time() if at is None else at
-        start = math.floor(now / self.resolution) * self.resolution
+        minute = self._minute_of(math.floor(now / self.resolution) * self.resolution)
         where = where or (self.account, self.region)
         key = (*where, namespace, name, unit, tuple(sorted(dimensions.items())))
         with self._lock:
             datum = self._open.get(key)
-            if datum is None or datum.timestamp != utc(start):
+            if datum is None or datum.timestamp != minute:
                 pairs = [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())]
-                datum = MinuteDatum(namespace, name, pairs, utc(start), unit)
+                datum = MinuteDatum(namespace, name, pairs, minute, unit)
                 self._open[key] = datum
                 cloudwatch_backends[where[0]][where[1]].metric_data.append(datum)
             datum.add(float(value))
+
+    def _minute_of(self, start: float) -> dt.datetime:
+        """utc(start), made once a minute rather than once a sample (a write records one)."""
+        last = self._last_minute
+        if last[0] != start:
+            last = self._last_minute = (start, utc(start))
+        return last[1]
 
     def prune(self, now: float | None = None) -> None:
         """Drop datums older than the retention from moto's lists, and closed minutes from ours."""

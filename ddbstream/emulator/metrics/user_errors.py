@@ -11,14 +11,13 @@ names no TableName parameter, so it counts in neither. Requests the front door r
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.core.utils import extract_region_from_aws_authorization
-from werkzeug.wsgi import get_input_stream
 
+from ddbstream.emulator.http import request_body
 from ddbstream.emulator.metrics.sources import TableMetrics
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -40,7 +39,7 @@ class DynamoErrors:
         if not target.startswith(TARGET_PREFIXES):
             return app(environ, start_response)
         operation = target.rpartition(".")[2]
-        body = _buffered(environ) if operation in CONDITIONAL_WRITES else b""
+        body = request_body(environ) if operation in CONDITIONAL_WRITES else b""
 
         def observe(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if status.startswith("400"):
@@ -60,15 +59,6 @@ class DynamoErrors:
             table = _table_name(body)
             if table:
                 self.tables.condition_failed(table, where)
-
-
-def _buffered(environ: dict[str, Any]) -> bytes:
-    """The request body, read once and put back for the application."""
-    body = get_input_stream(environ).read()
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    environ.pop("wsgi.input_terminated", None)
-    return body
 
 
 def _table_name(body: bytes) -> str | None:

@@ -104,6 +104,11 @@ class LogStreamWriter:
         with self._lock:
             self._capture = []
 
+    @property
+    def capturing(self) -> bool:
+        """An invocation runs (its events are held, and its invoking thread drains the pipe)."""
+        return self._capture is not None
+
     def stop_capture(self) -> list[str]:
         """Write what is held; return the messages captured since ``start_capture``."""
         with self._lock:
@@ -146,7 +151,8 @@ class LogStreamWriter:
         for start in range(0, len(events), MAX_BATCH_EVENTS):
             backend = self._backend()
             where = (backend, self.group, self.stream, events[start : start + MAX_BATCH_EVENTS])
-            JOURNAL.run("log-events", _journaled(*where), partial(put_events, *where))
+            # deferred: no client is told log events were kept; the store writes them behind (db.py)
+            JOURNAL.run("log-events", _journaled(*where), partial(put_events, *where), defer=True)
 
 
 def _journaled(backend: LogsBackend, group: str, stream: str, events: list[dict[str, Any]]) -> dict:
@@ -219,17 +225,23 @@ class LogPump:
                 except (OSError, ValueError):  # fd closed under us
                     break
                 with self._lock:
-                    self._read(limit=None)
+                    read = self._read(limit=None)
+                if read < _READ_SIZE and self.writer.capturing:
+                    # An invocation runs: its events are held for HOLD_SECONDS anyway and its invoking
+                    # thread drains the pipe when it ends, so look again later, not at each write
+                    # (one wake-up for many invocations, issue 20).
+                    self._eof.wait(HOLD_SECONDS / 2)
         finally:
             self._eof.set()
 
-    def _read(self, limit: int | None) -> None:
-        """Read what the pipe holds (at most ``limit`` bytes) and ship complete lines."""
+    def _read(self, limit: int | None) -> int:
+        """Read what the pipe holds (at most ``limit`` bytes), ship complete lines; the bytes read."""
         chunks = []
         remaining = limit
         while remaining is None or remaining > 0:
+            size = _READ_SIZE if remaining is None else min(_READ_SIZE, remaining)
             try:
-                data = os.read(self.fd, _READ_SIZE if remaining is None else min(_READ_SIZE, remaining))
+                data = os.read(self.fd, size)
             except BlockingIOError:
                 break
             except OSError:
@@ -241,8 +253,11 @@ class LogPump:
             chunks.append(data)
             if remaining is not None:
                 remaining -= len(data)
+            elif len(data) < size:  # the pipe is empty now: no read just to hear so
+                break
         if chunks:
             self._ship(self._decoder.decode(b"".join(chunks)))
+        return sum(len(chunk) for chunk in chunks)
 
     def _ship(self, text: str) -> None:
         lines = (self._partial + text).split("\n")

@@ -255,10 +255,10 @@ class LambdaRuntime:
         config, code = self.resolve(function_name_or_arn, qualifier)
         payload = payload or b"{}"
         _check_payload(payload, invocation_type)
-        request_id = str(uuid.uuid4())
+        request_id, trace_id = _new_ids()
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, request_id, executed_version=config.version)
-        invocation = Invocation(request_id, payload, config, _trace_id(), client_context)
+        invocation = Invocation(request_id, payload, config, trace_id, client_context)
         with self._lock:
             if self._stopping:
                 raise InvokeError("the local Lambda runtime is stopping", "ServiceException", 503)
@@ -391,10 +391,13 @@ def _check_payload(payload: bytes, invocation_type: str) -> None:
         ) from None
 
 
-def _trace_id() -> str:
-    """An X-Ray trace header as Lambda passes it: a root (time + 96 random bits), a parent id, not sampled."""
-    random_hex = os.urandom(20).hex()  # one read for both ids
-    return f"Root=1-{int(time.time()):08x}-{random_hex[:24]};Parent={random_hex[24:]};Sampled=0"
+def _new_ids() -> tuple[str, str]:
+    """A request id (a random UUID) and an X-Ray trace header as Lambda passes it: a root (time + 96
+    random bits), a parent id (64 bits), not sampled. One read of the system's random source for all."""
+    raw = os.urandom(36)
+    random_hex = raw[16:].hex()
+    trace_id = f"Root=1-{int(time.time()):08x}-{random_hex[:24]};Parent={random_hex[24:]};Sampled=0"
+    return str(uuid.UUID(bytes=raw[:16], version=4)), trace_id
 
 
 def _make_private(tree: Path) -> None:

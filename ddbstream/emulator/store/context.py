@@ -35,10 +35,18 @@ class Effect:
     """One effect being run: its frozen time and random source, and its stamps."""
 
     at: float
-    rng: random.Random
+    seed: int
     replaying: bool
     stamps: list[list[Any]] = field(default_factory=list)  # [kind, value], in order (journaling)
     recorded: dict[str, deque] = field(default_factory=dict)  # kind -> values to hand back (replaying)
+    _rng: random.Random | None = None
+
+    @property
+    def rng(self) -> random.Random:
+        """The effect's own random source, made on first use (most effects draw nothing from it)."""
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        return self._rng
 
 
 def current() -> Effect | None:
@@ -49,7 +57,7 @@ def current() -> Effect | None:
 def running(at: float, seed: int, stamps: list[list[Any]] | None = None) -> Iterator[Effect]:
     """Run the body as one effect at time ``at`` with ``seed``; ``stamps`` given: replaying them."""
     install_patches()
-    effect = Effect(at, random.Random(seed), replaying=stamps is not None)
+    effect = Effect(at, seed, replaying=stamps is not None)
     for kind, value in stamps or []:
         effect.recorded.setdefault(kind, deque()).append(value)
     previous, _local.effect = current(), effect
@@ -96,6 +104,8 @@ class _ClockedDatetime(_datetime.datetime):
 def install_patches() -> None:
     """Point moto's clock and random source at the running effect (idempotent)."""
     global _patched
+    if _patched:
+        return
     with _patch_lock:
         if _patched:
             return

@@ -3,20 +3,34 @@
 Tables: ``meta`` (the format version), ``journal`` (effects in the order they happened:
 kind, time, seed, payload, stamps), ``mappings`` (each event source mapping's definition)
 and ``checkpoints`` (each mapping's lowest lane checkpoint).
+
+An entry is in the file when ``append`` returns, or, for a *deferred* one (an invocation's log
+events: no client is ever told they were kept), within WRITE_BEHIND_SECONDS: a writer thread
+commits the deferred entries together (one transaction for many, issue 20), and an entry that is
+not deferred takes the ones queued before it into its own commit, so the file keeps their order,
+and so does a mapping's change or checkpoint (a checkpoint past a record never outlives the log
+lines its invocation printed: the record is not delivered again after a kill).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 FORMAT = "1"
+# The longest a deferred entry waits for its commit (what a killed daemon can lose of them).
+WRITE_BEHIND_SECONDS = 0.05
+
+log = logging.getLogger("ddbstream.emulator.store")
+_INSERT = "INSERT INTO journal (kind, at, seed, payload, stamps) VALUES (?, ?, ?, ?, ?)"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,6 +68,10 @@ class StoreFile:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
+        self._pending: list[tuple[str, float, int, bytes, str]] = []  # deferred, not yet committed
+        self._has_pending = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._closed = False
         try:
             if not path.exists():
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private from the start
@@ -87,20 +105,61 @@ class StoreFile:
 
     # ------------------------------------------------------------ the journal
 
-    def append(self, kind: str, at: float, seed: int, payload: Any, stamps: list[list[Any]]) -> None:
-        """Add one effect; it is in the file when this returns."""
+    def append(
+        self, kind: str, at: float, seed: int, payload: Any, stamps: list[list[Any]], defer: bool = False
+    ) -> None:
+        """Add one effect; it is in the file when this returns (``defer``: within WRITE_BEHIND_SECONDS)."""
         blob = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        row = (kind, at, seed, blob, json.dumps(stamps))
         with self._lock:
-            self._db.execute(
-                "INSERT INTO journal (kind, at, seed, payload, stamps) VALUES (?, ?, ?, ?, ?)",
-                (kind, at, seed, blob, json.dumps(stamps)),
-            )
+            if not defer:
+                self._pending.append(row)
+                self._commit_pending()
+                return
+            if self._closed:
+                raise StoreUnavailable(f"{self.path}: closed")
+            self._pending.append(row)
+            if len(self._pending) > 1:
+                return  # the writer thread is already due
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_behind, name="store-writer", daemon=True)
+                self._writer.start()
+            self._has_pending.set()
+
+    def _commit_pending(self) -> None:
+        """Commit the queued entries, in order, in one transaction (called holding the lock)."""
+        rows, self._pending = self._pending, []
+        self._has_pending.clear()
+        if len(rows) == 1:
+            self._db.execute(_INSERT, rows[0])
+        elif rows:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(_INSERT, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _write_behind(self) -> None:
+        """The writer thread: commits deferred entries at most WRITE_BEHIND_SECONDS after the first came."""
+        while not self._closed:
+            self._has_pending.wait()
+            time.sleep(WRITE_BEHIND_SECONDS)  # the bound itself: what comes meanwhile shares the commit
+            with self._lock:
+                if self._closed:
+                    return
+                try:
+                    self._commit_pending()
+                except Exception:  # the effects happened; only their durability is lost (a full disk)
+                    log.exception("could not journal deferred effects")
 
     def entries(self) -> Iterator[Entry]:
         """Every journaled effect, oldest first."""
         last = 0
         while True:
             with self._lock:
+                self._commit_pending()
                 rows = self._db.execute(
                     "SELECT id, kind, at, seed, payload, stamps FROM journal WHERE id > ? ORDER BY id LIMIT 500",
                     (last,),
@@ -114,21 +173,25 @@ class StoreFile:
 
     def count(self) -> int:
         with self._lock:
+            self._commit_pending()
             return self._db.execute("SELECT count(*) FROM journal").fetchone()[0]
 
     # ------------------------------------------------------------ mappings
 
     def save_mapping(self, mapping_uuid: str, definition: dict) -> None:
         with self._lock:
+            self._commit_pending()
             self._db.execute("INSERT OR REPLACE INTO mappings VALUES (?, ?)", (mapping_uuid, json.dumps(definition)))
 
     def forget_mapping(self, mapping_uuid: str) -> None:
         with self._lock:
+            self._commit_pending()
             self._db.execute("DELETE FROM mappings WHERE uuid = ?", (mapping_uuid,))
             self._db.execute("DELETE FROM checkpoints WHERE uuid = ?", (mapping_uuid,))
 
     def save_checkpoint(self, mapping_uuid: str, cursor: int) -> None:
         with self._lock:
+            self._commit_pending()  # what led to it first: the logs of the records it passes
             self._db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (mapping_uuid, cursor))
 
     def mappings(self) -> list[tuple[dict, int | None]]:
@@ -141,7 +204,10 @@ class StoreFile:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            self._has_pending.set()  # the writer thread ends
             try:
+                self._commit_pending()
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 self._db.close()

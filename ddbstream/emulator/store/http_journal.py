@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from werkzeug.wsgi import get_input_stream
-
+from ddbstream.emulator.http import request_body
 from ddbstream.emulator.store.context import running
 from ddbstream.emulator.store.journal import Journal
 
@@ -84,10 +83,7 @@ class JournalingApp:
         file = self.journal.file
         if file is None:
             return self.app(environ, start_response)
-        body = get_input_stream(environ).read()
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ.pop("wsgi.input_terminated", None)
+        body = request_body(environ)
         if not changes_state(environ, body):
             return self.app(environ, start_response)
         statuses: list[int] = []

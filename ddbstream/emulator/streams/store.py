@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbstream.emulator.store.context import stamp
-from ddbstream.stream_records import SEQUENCE_NUMBERS, event_name_of, lambda_record, stream_record
+from ddbstream.stream_records import SEQUENCE_NUMBERS, event_name_of, lambda_record_json, stream_record
 
 RETENTION_ENV = "DDBSTREAM_STREAM_RETENTION_SECONDS"
 DEFAULT_RETENTION_SECONDS = 24 * 3600.0
@@ -192,8 +192,7 @@ class Stream:
             region=self.region,
             ttl=ttl,
         )
-        lambda_json = json.dumps(lambda_record(data, self.arn), separators=(",", ":")).encode()
-        return Record(seq, arrival, partition_key, lambda_json)
+        return Record(seq, arrival, partition_key, lambda_record_json(data, self.arn))
 
     def close(self) -> None:
         """The stream was disabled: no more records; the shard gets its ending sequence number."""
