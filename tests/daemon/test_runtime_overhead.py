@@ -136,6 +136,49 @@ def test_the_log_pump_does_not_wake_at_each_write_while_an_invocation_runs(runti
     assert len(reads) < 20, f"the pump read {len(reads)} times for 40 invocations"
 
 
+class _Logs:
+    """A logs backend that keeps what it is given."""
+
+    def __init__(self):
+        self.events: list[dict] = []
+
+    def ensure_log_group(self, group: str) -> None:
+        pass
+
+    def ensure_log_stream(self, group: str, stream: str) -> None:
+        pass
+
+    def put_log_events(self, group: str, stream: str, events: list[dict]) -> None:
+        self.events += events
+
+
+def test_a_handler_printing_fast_is_not_held_up_by_the_pumps_pause(monkeypatch):
+    # The pause after a read (issue 20) once came after any read short of 64 KiB: a handler printing
+    # megabytes waited on the full pipe for each pause (10 MB ran past a 3 s timeout under load).
+    monkeypatch.setattr(logs, "HOLD_SECONDS", 20.0)  # one pause would hold the writer for 10 s
+    backend = _Logs()
+    writer = logs.LogStreamWriter(lambda: backend, "/aws/lambda/f", "s")
+    read_end, write_end = os.pipe()
+    writer.start_capture()
+    pump = logs.LogPump(read_end, writer)
+    done = threading.Event()
+    line = b"x" * 59_999 + b"\n"
+
+    def print_fast() -> None:
+        with os.fdopen(write_end, "wb", buffering=0) as out:
+            for _ in range(40):  # 2.4 MB in 60 KB writes: the pipe holds 64 KiB
+                out.write(line)
+        done.set()
+
+    threading.Thread(target=print_fast, daemon=True).start()
+    try:
+        wait_until(done.is_set, 8, 0.05, "the handler's 2.4 MB through the pipe")
+    finally:
+        pump.close()
+        writer.stop_capture()
+    assert sum(len(e["message"]) for e in backend.events) == 40 * 59_999
+
+
 # ---------------------------------------------------------------- the Runtime API's HTTP
 
 
