@@ -118,24 +118,6 @@ def test_a_functions_config_is_kept_until_what_it_is_made_of_changes(runtime):
         runtime.resolve("ok")
 
 
-def test_the_log_pump_does_not_wake_at_each_write_while_an_invocation_runs(runtime, monkeypatch):
-    runtime.invoke("ok", b'{"n": 0}')
-    reads: list[int] = []
-    original = os.read
-
-    def counting(fd: int, size: int) -> bytes:
-        if threading.current_thread().name == "lambda-log-pump":
-            reads.append(fd)
-        return original(fd, size)
-
-    monkeypatch.setattr(logs.os, "read", counting)
-    results = [runtime.invoke("ok", json.dumps({"n": n}).encode()) for n in range(1, 41)]
-    lines = [m for m in _messages() if m.startswith("ok: handling")]
-    assert lines[-40:] == [f'ok: handling {{"n":{n}}}' for n in range(1, 41)]  # every line, in order
-    assert all(r.function_error is None for r in results)
-    assert len(reads) < 20, f"the pump read {len(reads)} times for 40 invocations"
-
-
 class _Logs:
     """A logs backend that keeps what it is given."""
 
@@ -153,8 +135,8 @@ class _Logs:
 
 
 def test_a_handler_printing_fast_is_not_held_up_by_the_pumps_pause(monkeypatch):
-    # The pause after a read (issue 20) once came after any read short of 64 KiB: a handler printing
-    # megabytes waited on the full pipe for each pause (10 MB ran past a 3 s timeout under load).
+    # A pause between the pump's reads while an invocation ran (tried for issue 20) held a handler
+    # printing megabytes on the full pipe at each pause (10 MB ran past a 3 s timeout).
     monkeypatch.setattr(logs, "HOLD_SECONDS", 20.0)  # one pause would hold the writer for 10 s
     backend = _Logs()
     writer = logs.LogStreamWriter(lambda: backend, "/aws/lambda/f", "s")

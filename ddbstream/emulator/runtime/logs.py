@@ -35,7 +35,6 @@ EVENT_OVERHEAD_BYTES = 26
 # How long an invocation's events may be held to be written as one append.
 HOLD_SECONDS = 0.1
 _READ_SIZE = 1 << 16
-_SMALL_READ = 1 << 12  # a read under this (a few log lines) lets the pump pause while an invocation runs
 
 # moto's logs backend is not thread-safe; every write from the runtime goes through this lock.
 _BACKEND_LOCK = threading.Lock()
@@ -225,14 +224,10 @@ class LogPump:
                     select.select([self.fd], [], [], 1.0)
                 except (OSError, ValueError):  # fd closed under us
                     break
+                # No pause between reads while an invocation runs: a handler printing fast would block
+                # on the full pipe meanwhile (64 KiB a pause) and run into its timeout.
                 with self._lock:
-                    read = self._read(limit=None)
-                if read < _SMALL_READ and self.writer.capturing:
-                    # An invocation runs: its events are held for HOLD_SECONDS anyway and its invoking
-                    # thread drains the pipe when it ends, so look again later, not at each write
-                    # (one wake-up for many invocations, issue 20). Not after a large read: a handler
-                    # printing fast would block on the full pipe meanwhile and run into its timeout.
-                    self._eof.wait(HOLD_SECONDS / 2)
+                    self._read(limit=None)
         finally:
             self._eof.set()
 
